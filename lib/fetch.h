@@ -1,0 +1,57 @@
+/*
+ * fetch: the upstream engine, libcurl multi. Runs a queue of GET requests
+ * with at most `concurrency` in flight, the whole-request timeout
+ * `timeout_s`, and `retries` extra tries after a timeout, a 5xx or a 429
+ * that is not "Limit Reach" (backoff 1 s, 2 s, 4 s... or the Retry-After
+ * given). A request that is waiting for its retry holds no slot. Callbacks
+ * run on the caller's thread, between transfers, and may queue more
+ * requests. curl_global_init is the program's job (once, in main).
+ */
+#ifndef PS_FETCH_H
+#define PS_FETCH_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "err.h"
+#include "fmp.h"
+
+struct ps_fetch; /* opaque; owned by whoever made it */
+
+/* The outcome of one request after its tries; borrowed until the callback
+ * returns. */
+struct ps_fetch_res {
+	void *user;	/* what ps_fetch_add was given */
+	enum ps_fmp_verdict verdict;
+	int transport;	/* 1 when no HTTP answer came (timeout, refused...) */
+	int connect_failed; /* refused, DNS or TLS: nothing reached FMP */
+	long status;	/* HTTP status, 0 when none */
+	const char *body; /* NUL-terminated; "" when none */
+	size_t len;
+	int tries;
+	/* why it failed, for users: "upstream timeout after 15 s",
+	 * "HTTP 503 from FMP after 3 tries", FMP's message... ("" when OK) */
+	char error[300];
+};
+
+/* Returns nonzero to stop the run (in-flight requests are abandoned). */
+typedef int (*ps_fetch_done_fn)(const struct ps_fetch_res *res, void *arg);
+
+/* Makes an engine for c (which must outlive it). NULL + PS_ENOMEM. */
+struct ps_fetch *ps_fetch_new(const struct ps_conf *c, struct ps_err *err);
+/* Frees it; safe on NULL. */
+void ps_fetch_free(struct ps_fetch *f);
+
+/* Queues a request for url (copied). user is handed back in the result. */
+int ps_fetch_add(struct ps_fetch *f, const char *url, void *user,
+		 struct ps_err *err);
+
+/* Runs until the queue is empty or done() returns nonzero. Returns 0, or -1
+ * with err on a libcurl failure. */
+int ps_fetch_run(struct ps_fetch *f, ps_fetch_done_fn done, void *arg,
+		 struct ps_err *err);
+
+/* HTTP requests started so far (retries included), for the daily count. */
+long ps_fetch_requests(const struct ps_fetch *f);
+
+#endif

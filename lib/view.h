@@ -1,0 +1,28 @@
+/*
+ * view: the JSON documents of SPEC §5 built from the store, shared by the
+ * CLI (`status`, `list --json`, `history`) and `sync-status`, so both print
+ * the same bytes. Each returns a malloc'd string (caller frees) or NULL with
+ * err.
+ */
+#ifndef PS_VIEW_H
+#define PS_VIEW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "store.h"
+
+/* The status: last_synced, running (the lock held now), progress, symbols,
+ * fx, last_result, requests_today. */
+char *ps_view_status(struct ps_store *s, struct ps_err *err);
+
+/* Every symbol with its quote, GBP value and holding value; the total. */
+char *ps_view_prices(struct ps_store *s, struct ps_err *err);
+
+/* {"symbol":..,"points":[..]}; NULL with PS_ENOT_FOUND for an unknown
+ * symbol. from/to as for ps_store_history. */
+char *ps_view_history(struct ps_store *s, const char *symbol, int64_t from,
+		      int64_t to, size_t limit, struct ps_err *err);
+
+#endif
