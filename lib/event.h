@@ -37,8 +37,8 @@ struct ps_event {
 	enum ps_code code;	/* error */
 	const char *message;	/* error */
 	long retry_after;	/* error: seconds, for cooldown (not printed) */
-	int with_counts;	/* error: 1 to print updated/failed (a sync that
-				   started), 0 for one that never started */
+	int started;		/* error: 1 when a start event came before it,
+				   so the counts are printed */
 };
 
 /* The event as one line of JSON without the newline, malloc'd (caller

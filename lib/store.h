@@ -52,6 +52,12 @@ int ps_store_sym_remove(struct ps_store *s, const char *const *symbols,
 int ps_store_sym_list(struct ps_store *s, struct ps_symrec **out, size_t *n,
 		      struct ps_err *err);
 
+/* Stores ccy as symbol's currency from its profile (PS_CCY_PROFILE),
+ * unless the user set one. 1 when stored, 0 when the symbol is absent or
+ * has a user currency, -1 on error. */
+int ps_store_sym_set_currency(struct ps_store *s, const char *symbol,
+			      const char *ccy, struct ps_err *err);
+
 /* Number of symbols (for the status). */
 int ps_store_sym_count(struct ps_store *s, size_t *n, struct ps_err *err);
 

@@ -1,0 +1,166 @@
+/*
+ * sync-status: the read-only FastCGI (or plain CGI) program of SPEC §5:
+ * GET/HEAD …/sync/status, …/prices and …/prices/SYMBOL/history. Each answer
+ * is a document built by lib/view.c in one short read transaction, sent
+ * with an ETag so a poller's If-None-Match gets a bodiless 304. Routing is
+ * a table matched against the last segments of the path, so the programs
+ * work under any URL prefix.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "isotime.h"
+#include "symbol.h"
+#include "view.h"
+#include "web.h"
+
+#define PROG "sync-status"
+#define THREADS 8
+#define HISTORY_LIMIT_DEFAULT 1000
+#define HISTORY_LIMIT_MAX 100000
+
+typedef char *(*view_fn)(struct web_req *r, struct ps_store *s,
+			 struct ps_err *err);
+
+static char *
+view_status(struct web_req *r, struct ps_store *s, struct ps_err *err)
+{
+	return ps_view_status(s, err);
+}
+
+static char *
+view_prices(struct web_req *r, struct ps_store *s, struct ps_err *err)
+{
+	return ps_view_prices(s, err);
+}
+
+/* A from/to parameter: 0 (absent: *t unchanged, or parsed), -1 with err. */
+static int
+time_param(struct web_req *r, const char *name, int64_t *t,
+	   struct ps_err *err)
+{
+	char v[64];
+	int rc = web_query(r, name, v, sizeof(v));
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0 || ps_isotime_parse(v, t) < 0)
+		return ps_err_set(err, PS_EBAD_REQUEST,
+				  "bad parameter %s: want an ISO 8601 UTC time "
+				  "like 2026-11-25T09:30:00Z or a date",
+				  name);
+	return 0;
+}
+
+static int
+limit_param(struct web_req *r, size_t *limit, struct ps_err *err)
+{
+	char v[32], *end;
+	long n;
+	int rc = web_query(r, "limit", v, sizeof(v));
+
+	if (rc == 0)
+		return 0;
+	errno = 0;
+	n = rc > 0 ? strtol(v, &end, 10) : 0;
+	if (rc < 0 || !v[0] || *end || errno || n < 1 ||
+	    n > HISTORY_LIMIT_MAX)
+		return ps_err_set(err, PS_EBAD_REQUEST,
+				  "bad parameter limit: want a whole number "
+				  "from 1 to %d",
+				  HISTORY_LIMIT_MAX);
+	*limit = (size_t)n;
+	return 0;
+}
+
+static char *
+view_history(struct web_req *r, struct ps_store *s, struct ps_err *err)
+{
+	const char *raw = r->segs[r->nsegs - 2];
+	char sym[PS_SYMBOL_MAX + 1];
+	int64_t from = INT64_MIN, to = INT64_MAX;
+	size_t limit = HISTORY_LIMIT_DEFAULT;
+
+	if (time_param(r, "from", &from, err) < 0 ||
+	    time_param(r, "to", &to, err) < 0 ||
+	    limit_param(r, &limit, err) < 0)
+		return NULL;
+	if (from > to) {
+		ps_err_set(err, PS_EBAD_REQUEST,
+			   "bad parameters from and to: from is after to");
+		return NULL;
+	}
+	if (ps_symbol_normalize(raw, sym, err) < 0) {
+		/* Not a symbol at all, so certainly not a known one. */
+		ps_err_set(err, PS_ENOT_FOUND, "no such symbol");
+		return NULL;
+	}
+	return ps_view_history(s, sym, from, to, limit, err);
+}
+
+/* The routes, matched in order against the last segments of the path. */
+static const struct route {
+	const char *pat[3];
+	int n;
+	view_fn view;
+} routes[] = {
+	{{"sync", "status"}, 2, view_status},
+	{{"prices"}, 1, view_prices},
+	{{"prices", "*", "history"}, 3, view_history},
+};
+
+static void
+handle(struct web_req *r, void *arg)
+{
+	struct web_core *core = arg;
+	const struct route *rt = NULL;
+	struct ps_err err = {0};
+	struct ps_store *s;
+	const char *m = web_method(r);
+	char *body;
+	size_t i;
+
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]) && !rt; i++)
+		if (web_path_ends(r, routes[i].pat, routes[i].n))
+			rt = &routes[i];
+	if (!rt) {
+		web_errorf(r, PS_ENOT_FOUND, NULL,
+			   "no such path: try .../sync/status, .../prices "
+			   "or .../prices/SYMBOL/history");
+		return;
+	}
+	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
+		web_method_not_allowed(r, "GET, HEAD");
+		return;
+	}
+	s = web_core_store(core, &err);
+	body = s ? rt->view(r, s, &err) : NULL;
+	if (!body) {
+		if (err.code != PS_ENOT_FOUND && err.code != PS_EBAD_REQUEST)
+			web_log(PROG, "%s: %s", ps_code_name(err.code),
+				err.msg);
+		web_error(r, &err, NULL);
+		return;
+	}
+	web_json_cached(r, body);
+	free(body);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct web_core core;
+	struct web_app app = {PROG, THREADS, handle, &core};
+	int status;
+
+	status = web_cmdline(PROG, argc, argv);
+	if (status >= 0)
+		return status;
+	web_core_init(&core, PROG);
+	status = web_run(&app);
+	web_core_free(&core);
+	return status;
+}

@@ -1,0 +1,733 @@
+/*
+ * pricesync: the command-line tool (SPEC §6). main reads the command name
+ * and runs one function from the table below; each loads the config, opens
+ * the store, does its one job and returns an exit code: 0 done, 1 failed
+ * (a message on stderr), 2 the command line does not parse, 3 a sync that
+ * completed with some symbols failed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "conf.h"
+#include "isotime.h"
+#include "progress.h"
+#include "store.h"
+#include "symbol.h"
+#include "sync.h"
+#include "view.h"
+
+#define EX_FAIL 1
+#define EX_USAGE 2
+#define EX_PARTIAL 3
+
+static const char usage_text[] =
+        "usage: pricesync COMMAND [OPTIONS]\n"
+        "\n"
+        "  add SYMBOL... [--quantity N] [--currency CCY] [--refresh-profile]\n"
+        "  remove SYMBOL...\n"
+        "  list [--json]\n"
+        "  sync [--json]\n"
+        "  status\n"
+        "  history SYMBOL [--csv] [--from ISO] [--to ISO] [--limit N]\n"
+        "  import FILE.csv          one symbol[,quantity[,currency]] a line\n"
+        "\n"
+        "Config: $PRICESYNC_CONFIG, else " SYSCONFDIR "/pricesync.conf\n"
+        "(see pricesync.conf(5)). Exit: 0 ok, 1 failure, 2 usage, 3 sync\n"
+        "completed with failed symbols. See pricesync(1).\n";
+
+/* What every command gets: the parsed config and an open store. */
+struct ctx {
+	struct ps_conf conf;
+	struct ps_store *store;
+};
+
+static int
+fail(const struct ps_err *err)
+{
+	fprintf(stderr, "pricesync: %s\n", err->msg);
+	return EX_FAIL;
+}
+
+static int
+usage_error(const char *fmt, const char *arg)
+{
+	fputs("pricesync: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'pricesync --help'.\n", stderr);
+	return EX_USAGE;
+}
+
+static int
+print_doc(char *doc, const struct ps_err *err)
+{
+	if (doc == NULL)
+		return fail(err);
+	puts(doc);
+	free(doc);
+	return fflush(stdout) == 0 ? 0 : EX_FAIL;
+}
+
+/* ---- option parsing shared by the commands ---- */
+
+enum {
+	OPT_JSON = 1,
+	OPT_CSV,
+	OPT_FROM,
+	OPT_TO,
+	OPT_LIMIT,
+	OPT_QUANTITY,
+	OPT_CURRENCY,
+	OPT_REFRESH,
+	OPT_HELP
+};
+
+struct opts {
+	int json, csv, refresh, help;
+	const char *from, *to, *limit, *quantity, *currency;
+};
+
+/* Parses argv with the options `allowed` (a string of OPT_ values) and
+ * leaves the operands at argv[optind..]. -1 on a usage error (printed). */
+static int
+parse_opts(int argc, char **argv, const char *allowed, struct opts *o)
+{
+	static const struct option all[] = {
+	        {"json", no_argument, NULL, OPT_JSON},
+	        {"csv", no_argument, NULL, OPT_CSV},
+	        {"from", required_argument, NULL, OPT_FROM},
+	        {"to", required_argument, NULL, OPT_TO},
+	        {"limit", required_argument, NULL, OPT_LIMIT},
+	        {"quantity", required_argument, NULL, OPT_QUANTITY},
+	        {"currency", required_argument, NULL, OPT_CURRENCY},
+	        {"refresh-profile", no_argument, NULL, OPT_REFRESH},
+	        {"help", no_argument, NULL, OPT_HELP},
+	        {NULL, 0, NULL, 0}};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":h", all, NULL)) != -1) {
+		if (ch == 'h' || ch == OPT_HELP) {
+			o->help = 1;
+			continue;
+		}
+		if (ch == '?' || ch == ':' || strchr(allowed, ch) == NULL) {
+			usage_error(ch == ':' || (ch == '?' && optopt)
+			                    ? "option '%s' needs an argument"
+			                    : "unknown option '%s'",
+			            argv[optind - 1]);
+			return -1;
+		}
+		switch (ch) {
+		case OPT_JSON:
+			o->json = 1;
+			break;
+		case OPT_CSV:
+			o->csv = 1;
+			break;
+		case OPT_FROM:
+			o->from = optarg;
+			break;
+		case OPT_TO:
+			o->to = optarg;
+			break;
+		case OPT_LIMIT:
+			o->limit = optarg;
+			break;
+		case OPT_QUANTITY:
+			o->quantity = optarg;
+			break;
+		case OPT_CURRENCY:
+			o->currency = optarg;
+			break;
+		case OPT_REFRESH:
+			o->refresh = 1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* Normalises every symbol first, so one bad symbol writes nothing. */
+static int
+normalize_all(char **in, int n, char (*out)[PS_SYMBOL_MAX + 1],
+              struct ps_err *err)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (ps_symbol_normalize(in[i], out[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+static int
+parse_quantity(const char *s, double *q, struct ps_err *err)
+{
+	char *end;
+
+	errno = 0;
+	*q = strtod(s, &end);
+	if (errno || end == s || *end != '\0' || !isfinite(*q) || *q < 0)
+		return ps_err_set(err, PS_EINVALID,
+		                  "bad quantity '%s': expected a number >= 0",
+		                  s);
+	return 0;
+}
+
+/* ---- commands ---- */
+
+static int
+cmd_add(struct ctx *cx, int argc, char **argv)
+{
+	struct opts o;
+	struct ps_err err;
+	char(*syms)[PS_SYMBOL_MAX + 1] = NULL;
+	struct ps_symrec *recs = NULL;
+	char ccy[PS_CCY_MAX] = "";
+	double qty = NAN;
+	int n, i, rc = EX_FAIL;
+
+	if (parse_opts(argc, argv,
+	               (char[]){OPT_QUANTITY, OPT_CURRENCY, OPT_REFRESH, 0},
+	               &o) < 0)
+		return EX_USAGE;
+	n = argc - optind;
+	if (n == 0)
+		return usage_error("%s: missing SYMBOL", "add");
+	if ((o.quantity && parse_quantity(o.quantity, &qty, &err) < 0) ||
+	    (o.currency && ps_currency_normalize(o.currency, ccy, &err) < 0))
+		return fail(&err);
+	syms = calloc((size_t)n, sizeof(*syms));
+	recs = calloc((size_t)n, sizeof(*recs));
+	if (syms == NULL || recs == NULL) {
+		ps_err_set(&err, PS_ENOMEM, "out of memory");
+		goto free_recs;
+	}
+	if (normalize_all(argv + optind, n, syms, &err) < 0)
+		goto free_recs;
+	for (i = 0; i < n; i++) {
+		ps_symrec_init(&recs[i], syms[i]);
+		recs[i].quantity = qty;
+		if (ccy[0] != '\0') {
+			strcpy(recs[i].currency, ccy);
+			recs[i].currency_src = PS_CCY_USER;
+		}
+	}
+	if (ps_store_sym_add(cx->store, recs, (size_t)n, &err) < 0)
+		goto free_recs;
+	if (o.refresh && ccy[0] == '\0') {
+		const char **names = malloc((size_t)n * sizeof(*names));
+
+		for (i = 0; names != NULL && i < n; i++)
+			names[i] = syms[i];
+		if (names == NULL ||
+		    ps_sync_profiles(&cx->conf, cx->store, names, (size_t)n,
+		                     &err) < 0) {
+			free(names);
+			goto free_recs;
+		}
+		free(names);
+	}
+	rc = 0;
+free_recs:
+	free(recs);
+	free(syms);
+	return rc == 0 ? 0 : fail(&err);
+}
+
+static int
+cmd_remove(struct ctx *cx, int argc, char **argv)
+{
+	struct opts o;
+	struct ps_err err;
+	char(*syms)[PS_SYMBOL_MAX + 1];
+	const char **names;
+	int n, i, rc = -1;
+
+	if (parse_opts(argc, argv, "", &o) < 0)
+		return EX_USAGE;
+	n = argc - optind;
+	if (n == 0)
+		return usage_error("%s: missing SYMBOL", "remove");
+	syms = calloc((size_t)n, sizeof(*syms));
+	names = calloc((size_t)n, sizeof(*names));
+	if (syms == NULL || names == NULL)
+		ps_err_set(&err, PS_ENOMEM, "out of memory");
+	else if (normalize_all(argv + optind, n, syms, &err) == 0) {
+		for (i = 0; i < n; i++)
+			names[i] = syms[i];
+		rc = ps_store_sym_remove(cx->store, names, (size_t)n, &err);
+	}
+	free(names);
+	free(syms);
+	return rc == 0 ? 0 : fail(&err);
+}
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static void
+jnum(char *out, size_t len, const cJSON *o, const char *k, const char *fmt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (cJSON_IsNumber(v))
+		snprintf(out, len, fmt, v->valuedouble);
+	else
+		snprintf(out, len, "-");
+}
+
+/* The table is drawn from the same JSON as `list --json`, so the two can
+ * never value a holding differently. */
+static int
+print_table(const char *json)
+{
+	cJSON *doc = cJSON_Parse(json), *row;
+	char price[32], chg[32], gbp[32], qty[32], val[32], total[32];
+
+	if (doc == NULL)
+		return EX_FAIL;
+	printf("%-10s %-24s %12s %-4s %8s %12s %10s %12s  %-20s %s\n", "SYMBOL",
+	       "NAME", "PRICE", "CCY", "CHG%", "GBP", "QTY", "VALUE_GBP",
+	       "UPDATED", "ERROR");
+	cJSON_ArrayForEach(row, cJSON_GetObjectItem(doc, "symbols"))
+	{
+		jnum(price, sizeof(price), row, "price", "%.4f");
+		jnum(chg, sizeof(chg), row, "change_percent", "%+.2f");
+		jnum(gbp, sizeof(gbp), row, "price_gbp", "%.4f");
+		jnum(qty, sizeof(qty), row, "quantity", "%g");
+		jnum(val, sizeof(val), row, "value_gbp", "%.2f");
+		printf("%-10s %-24.24s %12s %-4s %8s %12s %10s %12s  %-20s "
+		       "%s\n",
+		       jstr(row, "symbol"), jstr(row, "name"), price,
+		       jstr(row, "currency"), chg, gbp, qty, val,
+		       jstr(row, "updated_at"), jstr(row, "error"));
+	}
+	jnum(total, sizeof(total), doc, "total_value_gbp", "%.2f");
+	printf("TOTAL_VALUE_GBP %s\n", total);
+	cJSON_Delete(doc);
+	return fflush(stdout) == 0 ? 0 : EX_FAIL;
+}
+
+static int
+cmd_list(struct ctx *cx, int argc, char **argv)
+{
+	struct opts o;
+	struct ps_err err;
+	char *doc;
+	int rc;
+
+	if (parse_opts(argc, argv, (char[]){OPT_JSON, 0}, &o) < 0)
+		return EX_USAGE;
+	if (optind < argc)
+		return usage_error("list: unexpected argument '%s'",
+		                   argv[optind]);
+	doc = ps_view_prices(cx->store, &err);
+	if (doc == NULL)
+		return fail(&err);
+	if (o.json)
+		return print_doc(doc, &err);
+	rc = print_table(doc);
+	free(doc);
+	return rc;
+}
+
+struct sync_out {
+	int tty;
+	int code; /* exit code from the terminal event */
+};
+
+static void
+on_event(const struct ps_event *ev, void *arg)
+{
+	struct sync_out *so = arg;
+
+	if (ev->type == PS_EV_COMPLETE)
+		so->code = ev->failed > 0 ? EX_PARTIAL : 0;
+	else if (ev->type == PS_EV_ERROR)
+		so->code = EX_FAIL;
+	if (so->tty) {
+		progress_draw(stdout, stderr, ev);
+		return;
+	}
+	char *line = ps_event_json(ev);
+
+	/* A reader that went away must not stop the sync: write errors are
+	 * ignored (SIGPIPE is too) and the sync commits to its end. */
+	if (line != NULL) {
+		fprintf(stdout, "%s\n", line);
+		fflush(stdout);
+	}
+	free(line);
+}
+
+static int
+cmd_sync(struct ctx *cx, int argc, char **argv)
+{
+	struct opts o;
+	struct ps_err err;
+	struct sync_out so = {0, EX_FAIL};
+
+	if (parse_opts(argc, argv, (char[]){OPT_JSON, 0}, &o) < 0)
+		return EX_USAGE;
+	if (optind < argc)
+		return usage_error("sync: unexpected argument '%s'",
+		                   argv[optind]);
+	so.tty = !o.json && isatty(STDOUT_FILENO);
+	ps_sync_run(&cx->conf, cx->store, PS_SYNC_CLI, on_event, &so, &err);
+	return so.code;
+}
+
+static int
+cmd_status(struct ctx *cx, int argc, char **argv)
+{
+	struct opts o;
+	struct ps_err err;
+
+	if (parse_opts(argc, argv, "", &o) < 0)
+		return EX_USAGE;
+	if (optind < argc)
+		return usage_error("status: unexpected argument '%s'",
+		                   argv[optind]);
+	return print_doc(ps_view_status(cx->store, &err), &err);
+}
+
+static int
+parse_time_opt(const char *name, const char *s, int64_t *t, struct ps_err *err)
+{
+	if (s != NULL && ps_isotime_parse(s, t) < 0)
+		return ps_err_set(
+		        err, PS_EINVALID,
+		        "bad --%s '%s': expected an ISO 8601 UTC time "
+		        "like 2026-11-25T09:30:00Z or a date",
+		        name, s);
+	return 0;
+}
+
+static int
+print_csv(const char *json)
+{
+	cJSON *doc = cJSON_Parse(json), *p;
+
+	if (doc == NULL)
+		return EX_FAIL;
+	puts("time,price");
+	cJSON_ArrayForEach(p, cJSON_GetObjectItem(doc, "points"))
+	{
+		const cJSON *price = cJSON_GetObjectItem(p, "price");
+
+		printf("%s,%.17g\n", jstr(p, "time"),
+		       cJSON_IsNumber(price) ? price->valuedouble : NAN);
+	}
+	cJSON_Delete(doc);
+	return fflush(stdout) == 0 ? 0 : EX_FAIL;
+}
+
+static int
+cmd_history(struct ctx *cx, int argc, char **argv)
+{
+	struct opts o;
+	struct ps_err err;
+	char sym[PS_SYMBOL_MAX + 1], *doc, *end;
+	int64_t from = INT64_MIN, to = INT64_MAX;
+	long limit = 1000;
+	int rc;
+
+	if (parse_opts(argc, argv,
+	               (char[]){OPT_CSV, OPT_FROM, OPT_TO, OPT_LIMIT, 0},
+	               &o) < 0)
+		return EX_USAGE;
+	if (argc - optind != 1)
+		return usage_error("history: %s", argc - optind == 0
+		                                          ? "missing SYMBOL"
+		                                          : "one SYMBOL only");
+	if (o.limit != NULL) {
+		errno = 0;
+		limit = strtol(o.limit, &end, 10);
+		if (errno || end == o.limit || *end || limit < 1 ||
+		    limit > 100000) {
+			ps_err_set(&err, PS_EINVALID,
+			           "bad --limit '%s': expected 1..100000",
+			           o.limit);
+			return fail(&err);
+		}
+	}
+	if (ps_symbol_normalize(argv[optind], sym, &err) < 0 ||
+	    parse_time_opt("from", o.from, &from, &err) < 0 ||
+	    parse_time_opt("to", o.to, &to, &err) < 0)
+		return fail(&err);
+	doc = ps_view_history(cx->store, sym, from, to, (size_t)limit, &err);
+	if (doc == NULL)
+		return fail(&err);
+	if (!o.csv)
+		return print_doc(doc, &err);
+	rc = print_csv(doc);
+	free(doc);
+	return rc;
+}
+
+/* ---- import: symbol[,quantity[,currency]] per line ---- */
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
+	                 e[-1] == '\n'))
+		*--e = '\0';
+	return s;
+}
+
+static int
+import_line(char *line, struct ps_symrec *rec, struct ps_err *err)
+{
+	char *field[4] = {0}, *p = line, sym[PS_SYMBOL_MAX + 1];
+	char ccy[PS_CCY_MAX];
+	int nf = 0;
+
+	while (nf < 4) {
+		char *comma = strchr(p, ',');
+
+		field[nf++] = p;
+		if (comma == NULL)
+			break;
+		*comma = '\0';
+		p = comma + 1;
+	}
+	if (nf > 3)
+		return ps_err_set(err, PS_EINVALID,
+		                  "too many fields (want "
+		                  "symbol[,quantity[,currency]])");
+	if (ps_symbol_normalize(trim(field[0]), sym, err) < 0)
+		return -1;
+	ps_symrec_init(rec, sym);
+	if (nf > 1 && *trim(field[1]) != '\0' &&
+	    parse_quantity(trim(field[1]), &rec->quantity, err) < 0)
+		return -1;
+	if (nf > 2 && *trim(field[2]) != '\0') {
+		if (ps_currency_normalize(trim(field[2]), ccy, err) < 0)
+			return -1;
+		strcpy(rec->currency, ccy);
+		rec->currency_src = PS_CCY_USER;
+	}
+	return 0;
+}
+
+static int
+read_import(FILE *f, const char *path, struct ps_symrec **recs, size_t *n,
+            struct ps_err *err)
+{
+	char *line = NULL, *s;
+	size_t cap = 0, alloc = 0;
+	long lineno = 0;
+	int seen = 0, rc = -1;
+
+	*recs = NULL;
+	*n = 0;
+	while (getline(&line, &cap, f) != -1) {
+		lineno++;
+		s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		if (!seen++ && strncasecmp(s, "symbol", 6) == 0 &&
+		    (s[6] == '\0' || s[6] == ','))
+			continue; /* the optional header */
+		if (*n == alloc) {
+			size_t na = alloc ? alloc * 2 : 256;
+			void *p = realloc(*recs, na * sizeof(**recs));
+
+			if (p == NULL) {
+				ps_err_set(err, PS_ENOMEM, "out of memory");
+				goto free_line;
+			}
+			*recs = p;
+			alloc = na;
+		}
+		if (import_line(s, &(*recs)[*n], err) < 0) {
+			struct ps_err why = *err;
+
+			ps_err_set(err, PS_EINVALID, "%s:%ld: %s", path, lineno,
+			           why.msg);
+			goto free_line;
+		}
+		(*n)++;
+	}
+	if (ferror(f)) {
+		ps_err_set(err, PS_EINVALID, "%s: %s", path, strerror(errno));
+		goto free_line;
+	}
+	rc = 0;
+free_line:
+	free(line);
+	return rc;
+}
+
+static int
+cmd_import(struct ctx *cx, int argc, char **argv)
+{
+	struct opts o;
+	struct ps_err err;
+	struct ps_symrec *recs = NULL;
+	size_t n = 0;
+	FILE *f;
+	int rc;
+
+	if (parse_opts(argc, argv, "", &o) < 0)
+		return EX_USAGE;
+	if (argc - optind != 1)
+		return usage_error("import: %s", argc - optind == 0
+		                                         ? "missing FILE"
+		                                         : "one FILE only");
+	f = strcmp(argv[optind], "-") ? fopen(argv[optind], "r") : stdin;
+	if (f == NULL) {
+		ps_err_set(&err, PS_EINVALID, "%s: %s", argv[optind],
+		           strerror(errno));
+		return fail(&err);
+	}
+	rc = read_import(f, argv[optind], &recs, &n, &err);
+	if (f != stdin)
+		fclose(f);
+	if (rc == 0 && n > 0)
+		rc = ps_store_sym_add(cx->store, recs, n, &err);
+	free(recs);
+	if (rc < 0)
+		return fail(&err);
+	fprintf(stderr, "pricesync: imported %zu symbol%s\n", n,
+	        n == 1 ? "" : "s");
+	return 0;
+}
+
+/* ---- the table of contents ---- */
+
+static const struct command {
+	const char *name;
+	int (*run)(struct ctx *, int, char **);
+	const char *help;
+} commands[] = {
+        {"add", cmd_add,
+         "usage: pricesync add SYMBOL... [--quantity N] [--currency CCY] "
+         "[--refresh-profile]\n"
+         "Adds symbols, or updates the quantity/currency of ones present.\n"},
+        {"remove", cmd_remove,
+         "usage: pricesync remove SYMBOL...\n"
+         "Deletes symbols and their history.\n"},
+        {"list", cmd_list,
+         "usage: pricesync list [--json]\n"
+         "Prints every symbol's stored quote, GBP value and holding value.\n"},
+        {"sync", cmd_sync,
+         "usage: pricesync sync [--json]\n"
+         "Fetches every symbol's quote and the fx rate. On a terminal: a\n"
+         "progress bar; with --json or piped: NDJSON events. Exit 0 all\n"
+         "updated, 3 some failed, 1 error.\n"},
+        {"status", cmd_status,
+         "usage: pricesync status\n"
+         "Prints the status JSON (last sync, running, fx, last result).\n"},
+        {"history", cmd_history,
+         "usage: pricesync history SYMBOL [--csv] [--from ISO] [--to ISO] "
+         "[--limit N]\n"
+         "Prints a symbol's stored prices, oldest first (newest N, default "
+         "1000).\n"},
+        {"import", cmd_import,
+         "usage: pricesync import FILE.csv\n"
+         "Adds symbol[,quantity[,currency]] lines; '#' comments, an optional\n"
+         "header; any bad line refuses the whole file.\n"},
+};
+
+static const struct command *
+find_command(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int
+wants_help(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	return 0;
+}
+
+static int
+run_command(const struct command *cmd, int argc, char **argv)
+{
+	struct ctx cx = {0};
+	struct ps_err err;
+	int rc;
+
+	if (ps_conf_load(&cx.conf, NULL, &err) < 0)
+		return fail(&err);
+	if (ps_store_open(&cx.store, cx.conf.db_path, cx.conf.map_size_mb,
+	                  &err) < 0) {
+		ps_conf_free(&cx.conf);
+		return fail(&err);
+	}
+	rc = cmd->run(&cx, argc, argv);
+	ps_store_close(&cx.store);
+	ps_conf_free(&cx.conf);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct command *cmd;
+	int rc;
+
+	if (argc < 2)
+		return usage_error("%s", "missing COMMAND");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		puts("pricesync " PACKAGE_VERSION);
+		return 0;
+	}
+	cmd = find_command(argv[1]);
+	if (cmd == NULL)
+		return usage_error("unknown command '%s'", argv[1]);
+	if (wants_help(argc - 1, argv + 1)) {
+		fputs(cmd->help, stdout);
+		return 0;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fputs("pricesync: curl_global_init failed\n", stderr);
+		return EX_FAIL;
+	}
+	rc = run_command(cmd, argc - 1, argv + 1);
+	curl_global_cleanup();
+	return rc;
+}

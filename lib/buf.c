@@ -1,0 +1,108 @@
+/*
+ * buf: a growable, always NUL-terminated byte buffer. Capacity doubles so
+ * appending n bytes one at a time costs O(n); a failed allocation leaves
+ * the buffer exactly as it was, so the caller can report and go on.
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+
+/* Makes room for extra more bytes plus the NUL; 0 or -1 (unchanged). */
+static int
+buf_reserve(struct ps_buf *b, size_t extra)
+{
+	size_t need, cap;
+	char *p;
+
+	if (extra > SIZE_MAX - 1 - b->len)
+		return -1;
+	need = b->len + extra + 1;
+	if (need <= b->cap)
+		return 0;
+	cap = b->cap ? b->cap : 64;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2) {
+			cap = need;
+			break;
+		}
+		cap *= 2;
+	}
+	p = realloc(b->data, cap);
+	if (p == NULL)
+		return -1;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int
+ps_buf_append(struct ps_buf *b, const void *p, size_t n)
+{
+	if (buf_reserve(b, n) < 0)
+		return -1;
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+int
+ps_buf_puts(struct ps_buf *b, const char *s)
+{
+	return ps_buf_append(b, s, strlen(s));
+}
+
+int
+ps_buf_printf(struct ps_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	/* First pass measures; the second writes into reserved space. */
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || buf_reserve(b, (size_t)n) < 0)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+void
+ps_buf_reset(struct ps_buf *b)
+{
+	b->len = 0;
+	if (b->data != NULL)
+		b->data[0] = '\0';
+}
+
+void
+ps_buf_free(struct ps_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+}
+
+char *
+ps_buf_take(struct ps_buf *b)
+{
+	char *p;
+
+	if (b->data == NULL)
+		return calloc(1, 1);
+	p = b->data;
+	b->data = NULL;
+	b->len = 0;
+	b->cap = 0;
+	return p;
+}

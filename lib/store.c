@@ -1,0 +1,978 @@
+/*
+ * store: every LMDB read and write pricesync makes (SPEC §3). The env and
+ * its four named databases are opened once, in ps_store_open; after that
+ * the struct is read-only, so threads may share it (MDB_NOTLS lets a read
+ * txn move between threads, and LMDB serialises writers itself). Each call
+ * is one transaction that commits or aborts whole. Values in an MDB_val
+ * belong to LMDB until the txn ends, so everything is copied out first.
+ *
+ * Layout: `symbols` maps a symbol to its record (quote.h, JSON text);
+ * `price_history` maps ps_hkey_make(symbol, time) to the price as text;
+ * `settings` maps short string keys to string values; `meta` holds
+ * `schema_version`.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <lmdb.h>
+
+#include "isotime.h"
+#include "store.h"
+
+#define STORE_MAXDBS 8
+#define SCHEMA_KEY "schema_version"
+#define REQ_DAY_KEY "requests_day"
+#define REQ_COUNT_KEY "requests_count"
+
+struct ps_store {
+	MDB_env *env;
+	MDB_dbi symbols, history, settings, meta;
+	long map_size_mb;
+	char *dir;
+};
+
+/* One place turns an LMDB code into a message, so a full map reads the same
+ * whichever call hit it. */
+static int
+store_fail(const struct ps_store *s, struct ps_err *err, const char *call,
+           int rc)
+{
+	if (rc == MDB_MAP_FULL)
+		return ps_err_set(err, PS_ESTORE,
+		                  "database full (map_size_mb = %ld): raise "
+		                  "map_size_mb in the config",
+		                  s->map_size_mb);
+	if (rc == MDB_MAP_RESIZED)
+		return ps_err_set(err, PS_ESTORE,
+		                  "%s: the database in %s outgrew this "
+		                  "process's map (map_size_mb = %ld): raise "
+		                  "map_size_mb in the config",
+		                  call, s->dir, s->map_size_mb);
+	if (rc == ENOMEM)
+		return ps_err_set(err, PS_ENOMEM, "%s: %s", call,
+		                  mdb_strerror(rc));
+	return ps_err_set(err, PS_ESTORE, "%s: %s", call, mdb_strerror(rc));
+}
+
+static int
+txn_begin(struct ps_store *s, unsigned flags, MDB_txn **txn, struct ps_err *err)
+{
+	int rc = mdb_txn_begin(s->env, NULL, flags, txn);
+
+	if (rc != 0)
+		return store_fail(s, err, "mdb_txn_begin", rc);
+	return 0;
+}
+
+/* Commits; on failure LMDB has already freed the txn. */
+static int
+txn_commit(struct ps_store *s, MDB_txn *txn, struct ps_err *err)
+{
+	int rc = mdb_txn_commit(txn);
+
+	if (rc != 0)
+		return store_fail(s, err, "mdb_txn_commit", rc);
+	return 0;
+}
+
+static MDB_val
+str_val(const char *str)
+{
+	MDB_val v = {.mv_size = strlen(str), .mv_data = (void *)str};
+
+	return v;
+}
+
+/* A symbol or settings key as an LMDB key: LMDB refuses empty ones, and a
+ * message naming the problem beats MDB_BAD_VALSIZE. */
+static int
+key_val(const char *what, const char *key, MDB_val *k, struct ps_err *err)
+{
+	if (key == NULL || *key == '\0')
+		return ps_err_set(err, PS_EINVALID, "empty %s", what);
+	*k = str_val(key);
+	return 0;
+}
+
+static int
+sym_key(const char *symbol, MDB_val *k, struct ps_err *err)
+{
+	if (key_val("symbol", symbol, k, err) < 0)
+		return -1;
+	if (k->mv_size > PS_SYMBOL_MAX)
+		return ps_err_set(err, PS_EINVALID,
+		                  "%s: symbol longer than %d characters",
+		                  symbol, PS_SYMBOL_MAX);
+	return 0;
+}
+
+/* ---- open and close ---- */
+
+/* mkdir -p with 0755; the error names the directory that failed. */
+static int
+mkdir_p(const char *dir, struct ps_err *err)
+{
+	struct stat st;
+	char *path, *p, saved;
+	int rc = 0;
+
+	if (*dir == '\0')
+		return ps_err_set(err, PS_ECONFIG, "db_path is empty");
+	path = strdup(dir);
+	if (path == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	for (p = path + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		saved = *p;
+		*p = '\0';
+		if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+			rc = ps_err_set(
+			        err, PS_ESTORE,
+			        "cannot create database directory %s: %s", path,
+			        strerror(errno));
+			break;
+		}
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	free(path);
+	if (rc < 0)
+		return -1;
+	if (stat(dir, &st) < 0)
+		return ps_err_set(err, PS_ESTORE, "%s: %s", dir,
+		                  strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return ps_err_set(err, PS_ESTORE, "%s: not a directory", dir);
+	return 0;
+}
+
+static int
+dbi_open(struct ps_store *s, MDB_txn *txn, const char *name, MDB_dbi *dbi,
+         struct ps_err *err)
+{
+	int rc = mdb_dbi_open(txn, name, MDB_CREATE, dbi);
+
+	if (rc != 0) {
+		char call[64];
+
+		snprintf(call, sizeof(call), "mdb_dbi_open %s", name);
+		return store_fail(s, err, call, rc);
+	}
+	return 0;
+}
+
+/* Writes the schema version into a new database, refuses another one. */
+static int
+schema_check(struct ps_store *s, MDB_txn *txn, struct ps_err *err)
+{
+	MDB_val k = str_val(SCHEMA_KEY), v;
+	char want[16], got[32];
+	int rc;
+
+	snprintf(want, sizeof(want), "%d", PS_SCHEMA_VERSION);
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		v = str_val(want);
+		rc = mdb_put(txn, s->meta, &k, &v, 0);
+		if (rc != 0)
+			return store_fail(s, err, "mdb_put schema_version", rc);
+		return 0;
+	}
+	if (rc != 0)
+		return store_fail(s, err, "mdb_get schema_version", rc);
+	if (v.mv_size == strlen(want) &&
+	    memcmp(v.mv_data, want, v.mv_size) == 0)
+		return 0;
+	snprintf(got, sizeof(got), "%.*s",
+	         (int)(v.mv_size < 20 ? v.mv_size : 20),
+	         (const char *)v.mv_data);
+	return ps_err_set(err, PS_ESTORE,
+	                  "%s: database schema version %s is not supported by "
+	                  "this pricesync (wants %d)",
+	                  s->dir, got, PS_SCHEMA_VERSION);
+}
+
+/* The handles stay valid for the env's life, so they are opened once here
+ * and never again: mdb_dbi_open is not safe to race between threads. */
+static int
+open_dbs(struct ps_store *s, struct ps_err *err)
+{
+	MDB_txn *txn;
+
+	if (txn_begin(s, 0, &txn, err) < 0)
+		return -1;
+	if (dbi_open(s, txn, "symbols", &s->symbols, err) < 0 ||
+	    dbi_open(s, txn, "price_history", &s->history, err) < 0 ||
+	    dbi_open(s, txn, "settings", &s->settings, err) < 0 ||
+	    dbi_open(s, txn, "meta", &s->meta, err) < 0 ||
+	    schema_check(s, txn, err) < 0)
+		goto txn_abort;
+	return txn_commit(s, txn, err);
+txn_abort:
+	mdb_txn_abort(txn);
+	return -1;
+}
+
+static int
+env_open(struct ps_store *s, struct ps_err *err)
+{
+	int rc, dead;
+
+	rc = mdb_env_create(&s->env);
+	if (rc != 0) {
+		s->env = NULL;
+		return store_fail(s, err, "mdb_env_create", rc);
+	}
+	rc = mdb_env_set_maxdbs(s->env, STORE_MAXDBS);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_env_set_maxdbs", rc);
+	rc = mdb_env_set_mapsize(s->env, (size_t)s->map_size_mb << 20);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_env_set_mapsize", rc);
+	rc = mdb_env_open(s->env, s->dir, MDB_NOTLS, 0664);
+	if (rc != 0)
+		return ps_err_set(err, rc == ENOMEM ? PS_ENOMEM : PS_ESTORE,
+		                  "mdb_env_open %s: %s", s->dir,
+		                  mdb_strerror(rc));
+	/* A reader killed mid-txn leaves its slot behind; free those. */
+	rc = mdb_reader_check(s->env, &dead);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_reader_check", rc);
+	return 0;
+}
+
+int
+ps_store_open(struct ps_store **sp, const char *dir, long map_size_mb,
+              struct ps_err *err)
+{
+	struct ps_store *s;
+
+	if (map_size_mb <= 0 || (unsigned long)map_size_mb > (SIZE_MAX >> 20))
+		return ps_err_set(err, PS_ECONFIG,
+		                  "map_size_mb = %ld is out of range",
+		                  map_size_mb);
+	if (mkdir_p(dir, err) < 0)
+		return -1;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	s->map_size_mb = map_size_mb;
+	s->dir = strdup(dir);
+	if (s->dir == NULL) {
+		ps_err_set(err, PS_ENOMEM, "out of memory");
+		goto store_free;
+	}
+	if (env_open(s, err) < 0 || open_dbs(s, err) < 0)
+		goto store_free;
+	*sp = s;
+	return 0;
+store_free:
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	free(s->dir);
+	free(s);
+	return -1;
+}
+
+void
+ps_store_close(struct ps_store **sp)
+{
+	struct ps_store *s;
+
+	if (sp == NULL || *sp == NULL)
+		return;
+	s = *sp;
+	mdb_env_close(s->env);
+	free(s->dir);
+	free(s);
+	*sp = NULL;
+}
+
+const char *
+ps_store_dir(const struct ps_store *s)
+{
+	return s->dir;
+}
+
+/* ---- symbols ---- */
+
+/* Reads and decodes one record inside txn: 1 found, 0 not, -1 error. */
+static int
+rec_get(struct ps_store *s, MDB_txn *txn, const char *symbol,
+        struct ps_symrec *out, struct ps_err *err)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (sym_key(symbol, &k, err) < 0)
+		return -1;
+	rc = mdb_get(txn, s->symbols, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return store_fail(s, err, "mdb_get symbols", rc);
+	if (ps_symrec_decode(symbol, v.mv_data, v.mv_size, out, err) < 0)
+		return -1;
+	return 1;
+}
+
+static int
+rec_put(struct ps_store *s, MDB_txn *txn, const struct ps_symrec *r,
+        struct ps_err *err)
+{
+	MDB_val k, v;
+	char *json;
+	int rc;
+
+	if (sym_key(r->symbol, &k, err) < 0)
+		return -1;
+	json = ps_symrec_encode(r, err);
+	if (json == NULL)
+		return -1;
+	v = str_val(json);
+	rc = mdb_put(txn, s->symbols, &k, &v, 0);
+	free(json);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_put symbols", rc);
+	return 0;
+}
+
+int
+ps_store_sym_get(struct ps_store *s, const char *symbol, struct ps_symrec *out,
+                 struct ps_err *err)
+{
+	MDB_txn *txn;
+	int found;
+
+	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
+		return -1;
+	found = rec_get(s, txn, symbol, out, err);
+	mdb_txn_abort(txn);
+	return found;
+}
+
+int
+ps_store_sym_add(struct ps_store *s, const struct ps_symrec *recs, size_t n,
+                 struct ps_err *err)
+{
+	struct ps_symrec cur;
+	MDB_txn *txn;
+	size_t i;
+	int found;
+
+	if (txn_begin(s, 0, &txn, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		found = rec_get(s, txn, recs[i].symbol, &cur, err);
+		if (found < 0)
+			goto txn_abort;
+		if (!found) {
+			cur = recs[i];
+		} else {
+			/* Re-adding keeps prices and history; only what the
+			 * user said this time changes. */
+			if (!isnan(recs[i].quantity))
+				cur.quantity = recs[i].quantity;
+			if (recs[i].currency_src == PS_CCY_USER) {
+				memcpy(cur.currency, recs[i].currency,
+				       sizeof(cur.currency));
+				cur.currency_src = PS_CCY_USER;
+			}
+		}
+		if (rec_put(s, txn, &cur, err) < 0)
+			goto txn_abort;
+	}
+	return txn_commit(s, txn, err);
+txn_abort:
+	mdb_txn_abort(txn);
+	return -1;
+}
+
+int
+ps_store_sym_set_currency(struct ps_store *s, const char *symbol,
+			  const char *ccy, struct ps_err *err)
+{
+	struct ps_symrec cur;
+	MDB_txn *txn;
+	int found;
+
+	if (txn_begin(s, 0, &txn, err) < 0)
+		return -1;
+	found = rec_get(s, txn, symbol, &cur, err);
+	if (found <= 0 || cur.currency_src == PS_CCY_USER) {
+		mdb_txn_abort(txn);
+		return found < 0 ? -1 : 0;
+	}
+	snprintf(cur.currency, sizeof(cur.currency), "%s", ccy);
+	cur.currency_src = PS_CCY_PROFILE;
+	if (rec_put(s, txn, &cur, err) < 0) {
+		mdb_txn_abort(txn);
+		return -1;
+	}
+	return txn_commit(s, txn, err) < 0 ? -1 : 1;
+}
+
+/* True when key is a history key of the symbol whose prefix (symbol and
+ * its NUL) is pre[0..plen). */
+static int
+hkey_is_of(const MDB_val *key, const unsigned char *pre, size_t plen)
+{
+	return key->mv_size == plen + 8 && memcmp(key->mv_data, pre, plen) == 0;
+}
+
+/* Deletes every history point of symbol. Seeking afresh after each delete
+ * costs a few cached page reads and avoids relying on where a cursor
+ * stands after mdb_cursor_del. */
+static int
+history_delete(struct ps_store *s, MDB_txn *txn, const char *symbol,
+               struct ps_err *err)
+{
+	unsigned char start[PS_HKEY_MAX];
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t len, plen = strlen(symbol) + 1;
+	int rc;
+
+	len = ps_hkey_make(start, symbol, INT64_MIN);
+	rc = mdb_cursor_open(txn, s->history, &cur);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_cursor_open price_history", rc);
+	for (;;) {
+		k.mv_size = len;
+		k.mv_data = start;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		if (rc == MDB_NOTFOUND ||
+		    (rc == 0 && !hkey_is_of(&k, start, plen))) {
+			rc = 0;
+			break;
+		}
+		if (rc != 0) {
+			store_fail(s, err, "mdb_cursor_get price_history", rc);
+			break;
+		}
+		rc = mdb_cursor_del(cur, 0);
+		if (rc != 0) {
+			store_fail(s, err, "mdb_cursor_del price_history", rc);
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == 0 ? 0 : -1;
+}
+
+int
+ps_store_sym_remove(struct ps_store *s, const char *const *symbols, size_t n,
+                    struct ps_err *err)
+{
+	MDB_txn *txn;
+	MDB_val k;
+	size_t i;
+	int rc;
+
+	if (txn_begin(s, 0, &txn, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (sym_key(symbols[i], &k, err) < 0)
+			goto txn_abort;
+		rc = mdb_del(txn, s->symbols, &k, NULL);
+		if (rc == MDB_NOTFOUND) {
+			/* Abort so none of the earlier ones go either. */
+			ps_err_set(err, PS_EINVALID,
+			           "%s: no such symbol (nothing removed)",
+			           symbols[i]);
+			goto txn_abort;
+		}
+		if (rc != 0) {
+			store_fail(s, err, "mdb_del symbols", rc);
+			goto txn_abort;
+		}
+		if (history_delete(s, txn, symbols[i], err) < 0)
+			goto txn_abort;
+	}
+	return txn_commit(s, txn, err);
+txn_abort:
+	mdb_txn_abort(txn);
+	return -1;
+}
+
+/* Decodes the record under cursor position (k, v) and appends it. */
+static int
+list_append(const MDB_val *k, const MDB_val *v, struct ps_symrec **arr,
+            size_t *n, size_t *cap, struct ps_err *err)
+{
+	char sym[PS_SYMBOL_MAX + 1];
+
+	if (k->mv_size == 0 || k->mv_size > PS_SYMBOL_MAX)
+		return ps_err_set(err, PS_ESTORE,
+		                  "symbols: a key of %zu bytes is not a symbol",
+		                  k->mv_size);
+	memcpy(sym, k->mv_data, k->mv_size);
+	sym[k->mv_size] = '\0';
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 64;
+		struct ps_symrec *p = realloc(*arr, ncap * sizeof(*p));
+
+		if (p == NULL)
+			return ps_err_set(err, PS_ENOMEM, "out of memory");
+		*arr = p;
+		*cap = ncap;
+	}
+	if (ps_symrec_decode(sym, v->mv_data, v->mv_size, &(*arr)[*n], err) < 0)
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+int
+ps_store_sym_list(struct ps_store *s, struct ps_symrec **out, size_t *n,
+                  struct ps_err *err)
+{
+	struct ps_symrec *arr = NULL;
+	size_t cnt = 0, cap = 0;
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc, ret = -1;
+
+	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
+		return -1;
+	rc = mdb_cursor_open(txn, s->symbols, &cur);
+	if (rc != 0) {
+		store_fail(s, err, "mdb_cursor_open symbols", rc);
+		goto txn_abort;
+	}
+	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+		if (list_append(&k, &v, &arr, &cnt, &cap, err) < 0)
+			goto cursor_close;
+	if (rc != MDB_NOTFOUND) {
+		store_fail(s, err, "mdb_cursor_get symbols", rc);
+		goto cursor_close;
+	}
+	ret = 0;
+cursor_close:
+	mdb_cursor_close(cur);
+txn_abort:
+	mdb_txn_abort(txn);
+	if (ret < 0) {
+		free(arr);
+		return -1;
+	}
+	if (cnt == 0) {
+		free(arr);
+		arr = NULL;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+int
+ps_store_sym_count(struct ps_store *s, size_t *n, struct ps_err *err)
+{
+	MDB_txn *txn;
+	MDB_stat st;
+	int rc;
+
+	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
+		return -1;
+	rc = mdb_stat(txn, s->symbols, &st);
+	mdb_txn_abort(txn);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_stat symbols", rc);
+	*n = st.ms_entries;
+	return 0;
+}
+
+/* ---- sync results ---- */
+
+/* A point is the price as text: readable with mdb_dump, exact with %.17g. */
+static int
+point_put(struct ps_store *s, MDB_txn *txn, const char *symbol, int64_t t,
+          double price, struct ps_err *err)
+{
+	unsigned char key[PS_HKEY_MAX];
+	char text[32];
+	MDB_val k, v;
+	int rc;
+
+	k.mv_size = ps_hkey_make(key, symbol, t);
+	k.mv_data = key;
+	snprintf(text, sizeof(text), "%.17g", price);
+	v = str_val(text);
+	/* One point per quote time: a repeat (market closed) adds nothing. */
+	rc = mdb_put(txn, s->history, &k, &v, MDB_NOOVERWRITE);
+	if (rc != 0 && rc != MDB_KEYEXIST)
+		return store_fail(s, err, "mdb_put price_history", rc);
+	return 0;
+}
+
+/* Merges one sync result into the stored record (see store.h). */
+static void
+merge_result(struct ps_symrec *cur, const struct ps_symrec *r, int64_t now)
+{
+	if (r->error[0] != '\0') {
+		snprintf(cur->error, sizeof(cur->error), "%s", r->error);
+		return;
+	}
+	cur->price = r->price;
+	cur->change = r->change;
+	cur->change_percent = r->change_percent;
+	cur->day_low = r->day_low;
+	cur->day_high = r->day_high;
+	cur->volume = r->volume;
+	memcpy(cur->name, r->name, sizeof(cur->name));
+	memcpy(cur->exchange, r->exchange, sizeof(cur->exchange));
+	cur->quote_time = r->quote_time;
+	cur->updated_at = now;
+	cur->error[0] = '\0';
+	if (r->currency_src == PS_CCY_PROFILE && r->currency[0] != '\0' &&
+	    cur->currency_src != PS_CCY_USER) {
+		memcpy(cur->currency, r->currency, sizeof(cur->currency));
+		cur->currency_src = PS_CCY_PROFILE;
+	}
+}
+
+int
+ps_store_apply_batch(struct ps_store *s, const struct ps_symrec *recs, size_t n,
+                     int64_t now, struct ps_err *err)
+{
+	struct ps_symrec cur;
+	MDB_txn *txn;
+	size_t i;
+	int found;
+
+	if (txn_begin(s, 0, &txn, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		found = rec_get(s, txn, recs[i].symbol, &cur, err);
+		if (found < 0)
+			goto txn_abort;
+		if (!found)
+			continue; /* removed while the sync ran */
+		merge_result(&cur, &recs[i], now);
+		if (rec_put(s, txn, &cur, err) < 0)
+			goto txn_abort;
+		if (recs[i].error[0] == '\0' && recs[i].quote_time != 0 &&
+		    !isnan(recs[i].price) &&
+		    point_put(s, txn, recs[i].symbol, recs[i].quote_time,
+		              recs[i].price, err) < 0)
+			goto txn_abort;
+	}
+	return txn_commit(s, txn, err);
+txn_abort:
+	mdb_txn_abort(txn);
+	return -1;
+}
+
+/* ---- history ---- */
+
+static int
+point_parse(const MDB_val *k, const MDB_val *v, struct ps_point *p,
+            struct ps_err *err)
+{
+	char sym[PS_SYMBOL_MAX + 1], text[40];
+	char *end;
+
+	if (ps_hkey_split(k->mv_data, k->mv_size, sym, &p->time) < 0)
+		return ps_err_set(err, PS_ESTORE,
+		                  "price_history: a key of %zu bytes is not a "
+		                  "history key",
+		                  k->mv_size);
+	if (v->mv_size == 0 || v->mv_size >= sizeof(text))
+		return ps_err_set(err, PS_ESTORE,
+		                  "price_history: a value of %zu bytes is not "
+		                  "a price",
+		                  v->mv_size);
+	memcpy(text, v->mv_data, v->mv_size);
+	text[v->mv_size] = '\0';
+	p->price = strtod(text, &end);
+	if (*end != '\0')
+		return ps_err_set(err, PS_ESTORE,
+		                  "price_history: \"%s\" is not a price", text);
+	return 0;
+}
+
+static int
+points_push(struct ps_point **arr, size_t *n, size_t *cap, struct ps_err *err)
+{
+	size_t ncap;
+	struct ps_point *p;
+
+	if (*n < *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 64;
+	p = realloc(*arr, ncap * sizeof(*p));
+	if (p == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	*arr = p;
+	*cap = ncap;
+	return 0;
+}
+
+/* Walks backwards from the newest point at or before `to`, so only the
+ * points returned are ever read, however long the history. */
+static int
+history_scan(struct ps_store *s, MDB_txn *txn, const char *symbol, int64_t from,
+             int64_t to, size_t limit, struct ps_point **arr, size_t *n,
+             struct ps_err *err)
+{
+	unsigned char top[PS_HKEY_MAX];
+	size_t cap = 0, plen = strlen(symbol) + 1, tlen, i;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc, ret = -1;
+
+	rc = mdb_cursor_open(txn, s->history, &cur);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_cursor_open price_history", rc);
+	tlen = ps_hkey_make(top, symbol, to);
+	k.mv_size = tlen;
+	k.mv_data = top;
+	/* SET_RANGE lands on the first key >= (symbol, to): keep it only if
+	 * it is that very key, else step back to the one before. */
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+	else if (rc == 0 &&
+	         (k.mv_size != tlen || memcmp(k.mv_data, top, tlen) != 0))
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	while (rc == 0 && *n < limit && hkey_is_of(&k, top, plen)) {
+		if (points_push(arr, n, &cap, err) < 0 ||
+		    point_parse(&k, &v, &(*arr)[*n], err) < 0)
+			goto cursor_close;
+		if ((*arr)[*n].time < from)
+			break;
+		(*n)++;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		store_fail(s, err, "mdb_cursor_get price_history", rc);
+		goto cursor_close;
+	}
+	for (i = 0; i < *n / 2; i++) {
+		struct ps_point t = (*arr)[i];
+
+		(*arr)[i] = (*arr)[*n - 1 - i];
+		(*arr)[*n - 1 - i] = t;
+	}
+	ret = 0;
+cursor_close:
+	mdb_cursor_close(cur);
+	return ret;
+}
+
+int
+ps_store_history(struct ps_store *s, const char *symbol, int64_t from,
+                 int64_t to, size_t limit, struct ps_point **out, size_t *n,
+                 struct ps_err *err)
+{
+	struct ps_point *arr = NULL;
+	size_t cnt = 0;
+	MDB_txn *txn;
+	MDB_val k, v;
+	int rc, ret = -1;
+
+	if (sym_key(symbol, &k, err) < 0)
+		return -1;
+	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
+		return -1;
+	rc = mdb_get(txn, s->symbols, &k, &v);
+	if (rc == MDB_NOTFOUND) {
+		ret = 0;
+	} else if (rc != 0) {
+		store_fail(s, err, "mdb_get symbols", rc);
+	} else if (from <= to && limit > 0) {
+		if (history_scan(s, txn, symbol, from, to, limit, &arr, &cnt,
+		                 err) == 0)
+			ret = 1;
+	} else {
+		ret = 1;
+	}
+	mdb_txn_abort(txn);
+	if (ret < 0 || cnt == 0) {
+		free(arr);
+		arr = NULL;
+		cnt = 0;
+	}
+	if (ret >= 0) {
+		*out = arr;
+		*n = cnt;
+	}
+	return ret;
+}
+
+/* ---- settings ---- */
+
+static int
+setting_read(struct ps_store *s, MDB_txn *txn, const char *key, char **val,
+             struct ps_err *err)
+{
+	MDB_val k, v;
+	char *copy;
+	int rc;
+
+	*val = NULL;
+	if (key_val("setting key", key, &k, err) < 0)
+		return -1;
+	rc = mdb_get(txn, s->settings, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return store_fail(s, err, "mdb_get settings", rc);
+	copy = malloc(v.mv_size + 1);
+	if (copy == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	memcpy(copy, v.mv_data, v.mv_size);
+	copy[v.mv_size] = '\0';
+	*val = copy;
+	return 1;
+}
+
+static int
+setting_write(struct ps_store *s, MDB_txn *txn, const char *key,
+              const char *val, struct ps_err *err)
+{
+	MDB_val k, v;
+	int rc;
+
+	if (key_val("setting key", key, &k, err) < 0)
+		return -1;
+	if (val == NULL) {
+		rc = mdb_del(txn, s->settings, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return store_fail(s, err, "mdb_del settings", rc);
+		return 0;
+	}
+	v = str_val(val);
+	rc = mdb_put(txn, s->settings, &k, &v, 0);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_put settings", rc);
+	return 0;
+}
+
+int
+ps_store_setting_get(struct ps_store *s, const char *key, char **val,
+                     struct ps_err *err)
+{
+	MDB_txn *txn;
+	int found;
+
+	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
+		return -1;
+	found = setting_read(s, txn, key, val, err);
+	mdb_txn_abort(txn);
+	return found;
+}
+
+int
+ps_store_setting_put(struct ps_store *s, const char *key, const char *val,
+                     struct ps_err *err)
+{
+	return ps_store_settings_put(s, &key, &val, 1, err);
+}
+
+int
+ps_store_settings_put(struct ps_store *s, const char *const *keys,
+                      const char *const *vals, size_t n, struct ps_err *err)
+{
+	MDB_txn *txn;
+	size_t i;
+
+	if (txn_begin(s, 0, &txn, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (setting_write(s, txn, keys[i], vals[i], err) < 0)
+			goto txn_abort;
+	return txn_commit(s, txn, err);
+txn_abort:
+	mdb_txn_abort(txn);
+	return -1;
+}
+
+int
+ps_store_settings_get(struct ps_store *s, const char *const *keys, char **vals,
+                      size_t n, struct ps_err *err)
+{
+	MDB_txn *txn;
+	size_t i, j;
+
+	for (i = 0; i < n; i++)
+		vals[i] = NULL;
+	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (setting_read(s, txn, keys[i], &vals[i], err) < 0) {
+			for (j = 0; j < i; j++) {
+				free(vals[j]);
+				vals[j] = NULL;
+			}
+			mdb_txn_abort(txn);
+			return -1;
+		}
+	}
+	mdb_txn_abort(txn);
+	return 0;
+}
+
+/* The count of the stored day, or 0 when the stored day is another one. */
+static int
+requests_read(struct ps_store *s, MDB_txn *txn, const char *today, long *count,
+              struct ps_err *err)
+{
+	char *day = NULL, *num = NULL, *end;
+	int ret = -1;
+
+	*count = 0;
+	if (setting_read(s, txn, REQ_DAY_KEY, &day, err) < 0 ||
+	    setting_read(s, txn, REQ_COUNT_KEY, &num, err) < 0)
+		goto strings_free;
+	if (day != NULL && num != NULL && strcmp(day, today) == 0) {
+		errno = 0;
+		*count = strtol(num, &end, 10);
+		/* A mangled counter must not block syncs forever: start the
+		 * day again rather than fail. */
+		if (errno != 0 || end == num || *end != '\0' || *count < 0)
+			*count = 0;
+	}
+	ret = 0;
+strings_free:
+	free(day);
+	free(num);
+	return ret;
+}
+
+int
+ps_store_requests_add(struct ps_store *s, int64_t now, long delta, long *count,
+                      struct ps_err *err)
+{
+	char iso[PS_ISOTIME_LEN], num[32];
+	MDB_txn *txn;
+
+	ps_isotime_fmt(now, iso);
+	iso[10] = '\0'; /* "YYYY-MM-DD" */
+	if (txn_begin(s, delta == 0 ? MDB_RDONLY : 0, &txn, err) < 0)
+		return -1;
+	if (requests_read(s, txn, iso, count, err) < 0)
+		goto txn_abort;
+	if (delta == 0) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	*count += delta;
+	if (*count < 0)
+		*count = 0;
+	snprintf(num, sizeof(num), "%ld", *count);
+	if (setting_write(s, txn, REQ_DAY_KEY, iso, err) < 0 ||
+	    setting_write(s, txn, REQ_COUNT_KEY, num, err) < 0)
+		goto txn_abort;
+	return txn_commit(s, txn, err);
+txn_abort:
+	mdb_txn_abort(txn);
+	return -1;
+}

@@ -1,0 +1,995 @@
+/*
+ * sync: one sync of every symbol (SPEC §4), yielding typed events.
+ *
+ * The symbols are cut into batches of batch_size. Each batch becomes one
+ * upstream job (batch mode) or one job per symbol (single mode), plus a
+ * profile job for each symbol seen for the first time with an exchange
+ * suffix (§8). A batch is finished when all its jobs are: its results go to
+ * the store in one write transaction and one progress event follows. Jobs
+ * are handed to fetch lazily, a few more than `concurrency` at a time, so a
+ * switch from batch to single mode (a plan that refuses batch quotes) takes
+ * effect for every batch not yet sent. The fx rates ride in the same pool.
+ *
+ * Limits: results are matched to symbols in memory (the whole symbol list
+ * is read at start: 10,000 symbols are ~5 MB of records).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "fetch.h"
+#include "fmp.h"
+#include "isotime.h"
+#include "lock.h"
+#include "sync.h"
+#include "symbol.h"
+
+#define SINGLE_RETRY_DAYS 7
+#define MAX_RATES 16
+
+enum job_kind { JOB_BATCH, JOB_SINGLE, JOB_PROFILE, JOB_FX, JOB_RATE };
+
+struct job {
+	enum job_kind kind;
+	size_t batch; /* JOB_BATCH, JOB_SINGLE, JOB_PROFILE */
+	size_t sym;   /* JOB_SINGLE, JOB_PROFILE: index into run->res */
+	size_t rate;  /* JOB_RATE: index into run->rates */
+	int first_round;
+};
+
+struct batch {
+	size_t first, count;
+	size_t pending; /* jobs not finished yet */
+	int sent;       /* its quote jobs were handed to fetch */
+	int singles;    /* fetched one symbol per request */
+	char error[300];
+};
+
+struct rate {
+	char ccy[PS_CCY_MAX];
+	double value; /* NaN until fetched */
+	int queued;
+};
+
+struct run {
+	const struct ps_conf *c;
+	struct ps_store *s;
+	ps_sync_cb cb;
+	void *arg;
+	struct ps_fetch *f;
+
+	struct ps_symrec *res; /* one per symbol, sorted; results land here */
+	size_t n;
+	struct batch *batches;
+	size_t nbatches;
+	size_t next_batch;  /* first batch not yet sent */
+	size_t outstanding; /* jobs handed to fetch and not done */
+	int single;         /* quotes one symbol per request from now on */
+
+	long batches_done, updated, failed;
+	const char **failed_syms; /* borrowed from res[].symbol */
+	size_t nfailed;
+
+	size_t first_round, first_round_marked;
+	size_t first_round_done, first_round_refused;
+
+	double fx_rate;
+	const char *fx_basis;
+	char fx_error[300];
+	int fx_done;
+	struct rate rates[MAX_RATES];
+	size_t nrates;
+
+	long requests_recorded;
+	int64_t started_at;
+	int64_t t0;
+	int stopped; /* a fatal error is in stop */
+	struct ps_err stop;
+};
+
+/* Copies src into dst[size], cut to fit: messages are for people, and a
+ * cut one still says what happened. */
+static void
+set_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static void
+emit(struct run *r, struct ps_event *ev)
+{
+	char *line = ps_event_json(ev);
+
+	/* Readers (status) show the latest event of the running sync; losing
+	 * one to a failed write only makes the status lag, so it is not
+	 * fatal. */
+	if (line != NULL && ev->type != PS_EV_ERROR &&
+	    ev->type != PS_EV_COMPLETE)
+		ps_store_setting_put(r->s, "progress", line, NULL);
+	free(line);
+	r->cb(ev, r->arg);
+}
+
+static int
+stop(struct run *r, enum ps_code code, const char *msg)
+{
+	if (!r->stopped) {
+		r->stopped = 1;
+		ps_err_set(&r->stop, code, "%s", msg);
+	}
+	return 1;
+}
+
+static int
+rate_index(struct run *r, const char *ccy)
+{
+	size_t i;
+
+	for (i = 0; i < r->nrates; i++)
+		if (strcmp(r->rates[i].ccy, ccy) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A currency that needs its own CCYGBP rate (§8): not USD, GBP, GBp. */
+static int
+needs_rate(const char *ccy)
+{
+	return ccy[0] != '\0' && strcmp(ccy, "USD") != 0 &&
+	       strcmp(ccy, "GBP") != 0 && strcmp(ccy, "GBp") != 0;
+}
+
+static int
+queue(struct run *r, const char *url, struct job *j, struct ps_err *err)
+{
+	int rc;
+
+	if (url == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	if (r->first_round_marked < r->first_round) {
+		j->first_round = 1;
+		r->first_round_marked++;
+	}
+	rc = ps_fetch_add(r->f, url, j, err);
+	if (rc == 0)
+		r->outstanding++;
+	else
+		free(j);
+	return rc;
+}
+
+static int
+queue_job(struct run *r, enum job_kind kind, size_t batch, size_t sym,
+          struct ps_err *err)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	char *url = NULL;
+	int rc;
+
+	if (j == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	j->kind = kind;
+	j->batch = batch;
+	j->sym = sym;
+	switch (kind) {
+	case JOB_BATCH: {
+		struct batch *b = &r->batches[batch];
+		const char **syms = malloc(b->count * sizeof(*syms));
+		size_t i;
+
+		if (syms == NULL)
+			break;
+		for (i = 0; i < b->count; i++)
+			syms[i] = r->res[b->first + i].symbol;
+		url = ps_fmp_url_batch(r->c, syms, b->count);
+		free(syms);
+		break;
+	}
+	case JOB_SINGLE:
+		url = ps_fmp_url_single(r->c, r->res[sym].symbol);
+		break;
+	case JOB_PROFILE:
+		url = ps_fmp_url_profile(r->c, r->res[sym].symbol);
+		break;
+	case JOB_FX:
+		url = ps_fmp_url_fx(r->c, r->c->fx_pair);
+		break;
+	case JOB_RATE: {
+		char pair[8];
+
+		j->rate = sym;
+		snprintf(pair, sizeof(pair), "%.3sGBP", r->rates[sym].ccy);
+		url = ps_fmp_url_fx(r->c, pair);
+		break;
+	}
+	}
+	rc = queue(r, url, j, err);
+	free(url);
+	return rc;
+}
+
+/* The slot of ccy's CCYGBP rate, added if new; -1 when the table is full
+ * (such symbols are then valued null, as for a failed rate). */
+static int
+rate_slot(struct run *r, const char *ccy)
+{
+	int i = rate_index(r, ccy);
+
+	if (i >= 0 || r->nrates == MAX_RATES)
+		return i;
+	i = (int)r->nrates++;
+	set_str(r->rates[i].ccy, sizeof(r->rates[i].ccy), ccy);
+	r->rates[i].value = NAN;
+	return i;
+}
+
+static int
+queue_rate(struct run *r, const char *ccy, struct ps_err *err)
+{
+	int i = rate_slot(r, ccy);
+
+	if (i < 0 || r->rates[i].queued)
+		return 0;
+	r->rates[i].queued = 1;
+	return queue_job(r, JOB_RATE, 0, (size_t)i, err);
+}
+
+/* A symbol seen for the first time with an exchange suffix gets its
+ * listing's currency from its profile (§8). */
+static int
+wants_profile(const struct ps_symrec *rec)
+{
+	return rec->currency_src == PS_CCY_INFERRED && rec->updated_at == 0 &&
+	       ps_symbol_has_suffix(rec->symbol);
+}
+
+static int
+send_batch_quotes(struct run *r, size_t bi, int single, struct ps_err *err)
+{
+	struct batch *b = &r->batches[bi];
+	size_t i;
+
+	b->sent = 1;
+	if (!single) {
+		b->pending++;
+		return queue_job(r, JOB_BATCH, bi, 0, err);
+	}
+	b->singles = 1;
+	for (i = 0; i < b->count; i++) {
+		b->pending++;
+		if (queue_job(r, JOB_SINGLE, bi, b->first + i, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Keeps fetch's queue a little longer than its slots, so no slot idles,
+ * while the batches not yet sent can still change mode. */
+static int
+top_up(struct run *r, struct ps_err *err)
+{
+	size_t want = (size_t)r->c->concurrency * 2;
+
+	while (r->outstanding < want && r->next_batch < r->nbatches) {
+		size_t bi = r->next_batch++;
+		struct batch *b = &r->batches[bi];
+		size_t i;
+
+		for (i = 0; i < b->count; i++) {
+			if (!wants_profile(&r->res[b->first + i]))
+				continue;
+			b->pending++;
+			if (queue_job(r, JOB_PROFILE, bi, b->first + i, err) <
+			    0)
+				return -1;
+		}
+		if (send_batch_quotes(r, bi, r->single, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+record_requests(struct run *r)
+{
+	long now_count, delta = ps_fetch_requests(r->f) - r->requests_recorded;
+
+	if (delta <= 0)
+		return 0;
+	r->requests_recorded += delta;
+	return ps_store_requests_add(r->s, time(NULL), delta, &now_count, NULL);
+}
+
+static int
+finish_batch(struct run *r, size_t bi)
+{
+	struct batch *b = &r->batches[bi];
+	struct ps_event ev = {.type = PS_EV_PROGRESS};
+	struct ps_err err;
+	const char **bad;
+	size_t i, nbad = 0;
+
+	if (ps_store_apply_batch(r->s, &r->res[b->first], b->count, time(NULL),
+	                         &err) < 0)
+		return stop(r, err.code, err.msg);
+	record_requests(r);
+	bad = r->failed_syms + r->nfailed;
+	for (i = 0; i < b->count; i++) {
+		if (r->res[b->first + i].error[0] == '\0') {
+			r->updated++;
+			continue;
+		}
+		bad[nbad++] = r->res[b->first + i].symbol;
+	}
+	r->nfailed += nbad;
+	r->failed += (long)nbad;
+	r->batches_done++;
+	ev.batch = r->batches_done;
+	ev.batches = (long)r->nbatches;
+	ev.done = r->updated + r->failed;
+	ev.total = (long)r->n;
+	ev.updated = r->updated;
+	ev.failed = r->failed;
+	ev.error = b->error[0] ? b->error : NULL;
+	ev.failed_symbols = bad;
+	ev.n_failed_symbols = nbad;
+	emit(r, &ev);
+	return 0;
+}
+
+static void
+fail_symbols(struct run *r, size_t first, size_t count, const char *why)
+{
+	size_t i;
+
+	for (i = first; i < first + count; i++)
+		set_str(r->res[i].error, sizeof(r->res[i].error), why);
+}
+
+/* Errors that no other request can get past (§4, §8). */
+static int
+fatal_verdict(struct run *r, const struct ps_fetch_res *res)
+{
+	char msg[400];
+
+	switch (res->verdict) {
+	case PS_FMP_AUTH:
+		snprintf(msg, sizeof(msg),
+		         "FMP rejected the API key: check fmp_api_key (%s)",
+		         res->error);
+		return stop(r, PS_EUPSTREAM_AUTH, msg);
+	case PS_FMP_QUOTA:
+		snprintf(msg, sizeof(msg),
+		         "FMP's request quota for this key is spent: %s",
+		         res->error);
+		return stop(r, PS_EUPSTREAM_QUOTA, msg);
+	case PS_FMP_LEGACY:
+		return stop(r, PS_EUPSTREAM_PLAN,
+		            "this key cannot use the v3 API: set fmp_api = "
+		            "stable");
+	default:
+		return 0;
+	}
+}
+
+static int
+on_batch(struct run *r, struct job *j, const struct ps_fetch_res *res,
+         struct ps_err *err)
+{
+	struct batch *b = &r->batches[j->batch];
+
+	if (res->verdict == PS_FMP_OK) {
+		if (ps_fmp_parse_quotes(res->body, res->len, &r->res[b->first],
+		                        b->count, err) < 0) {
+			set_str(b->error, sizeof(b->error), err->msg);
+			fail_symbols(r, b->first, b->count, err->msg);
+		}
+		return 0;
+	}
+	if (res->verdict == PS_FMP_RESTRICTED) {
+		if (r->c->fmp_batch != PS_BATCH_AUTO)
+			return stop(r, PS_EUPSTREAM_PLAN,
+			            "FMP refused batch quotes for this key's "
+			            "plan: set fmp_batch = auto or single");
+		/* The plan has no batch quotes: this batch and every later
+		 * one go one symbol per request (§8). */
+		if (!r->single) {
+			char iso[PS_ISOTIME_LEN];
+
+			r->single = 1;
+			ps_isotime_fmt(time(NULL), iso);
+			if (ps_store_setting_put(r->s, "batch_single_since",
+			                         iso, err) < 0)
+				return -1;
+		}
+		return send_batch_quotes(r, j->batch, 1, err);
+	}
+	if (res->verdict == PS_FMP_SYMBOL_PLAN)
+		/* A symbol outside the plan spoils the batch: ask one by one
+		 * so only that symbol fails. */
+		return send_batch_quotes(r, j->batch, 1, err);
+	set_str(b->error, sizeof(b->error), res->error);
+	fail_symbols(r, b->first, b->count, res->error);
+	return 0;
+}
+
+static int
+on_single(struct run *r, struct job *j, const struct ps_fetch_res *res,
+          struct ps_err *err)
+{
+	struct ps_symrec *rec = &r->res[j->sym];
+
+	switch (res->verdict) {
+	case PS_FMP_OK:
+		if (ps_fmp_parse_quotes(res->body, res->len, rec, 1, err) < 0)
+			set_str(rec->error, sizeof(rec->error), err->msg);
+		return 0;
+	case PS_FMP_SYMBOL_PLAN:
+		snprintf(rec->error, sizeof(rec->error),
+		         "not in your FMP plan");
+		return 0;
+	case PS_FMP_RESTRICTED:
+		return stop(r, PS_EUPSTREAM_PLAN,
+		            "FMP refused quotes for this key's plan: check "
+		            "the key's subscription");
+	default:
+		set_str(rec->error, sizeof(rec->error), res->error);
+		return 0;
+	}
+}
+
+static int
+on_profile(struct run *r, struct job *j, const struct ps_fetch_res *res,
+           struct ps_err *err)
+{
+	struct ps_symrec *rec = &r->res[j->sym];
+	char ccy[PS_CCY_MAX];
+
+	/* A failed or refused profile leaves the suffix rule (§8). */
+	if (res->verdict != PS_FMP_OK ||
+	    ps_fmp_parse_profile(res->body, res->len, ccy, err) < 0)
+		return 0;
+	set_str(rec->currency, sizeof(rec->currency), ccy);
+	rec->currency_src = PS_CCY_PROFILE;
+	if (needs_rate(ccy))
+		return queue_rate(r, ccy, err);
+	return 0;
+}
+
+static void
+on_fx(struct run *r, const struct ps_fetch_res *res)
+{
+	struct ps_err err;
+
+	r->fx_done = 1;
+	if (res->verdict != PS_FMP_OK) {
+		set_str(r->fx_error, sizeof(r->fx_error), res->error);
+		return;
+	}
+	if (ps_fmp_parse_fx(res->body, res->len, r->c->fmp_api, &r->fx_rate,
+	                    &r->fx_basis, &err) < 0) {
+		r->fx_rate = NAN;
+		set_str(r->fx_error, sizeof(r->fx_error), err.msg);
+	}
+}
+
+static void
+on_rate(struct run *r, struct job *j, const struct ps_fetch_res *res)
+{
+	const char *basis;
+	double v;
+
+	if (res->verdict == PS_FMP_OK &&
+	    ps_fmp_parse_fx(res->body, res->len, r->c->fmp_api, &v, &basis,
+	                    NULL) == 0)
+		r->rates[j->rate].value = v;
+}
+
+/* upstream_unavailable (§4): every request of the first round failed to
+ * connect, so nothing reached FMP and nothing later will. */
+static int
+first_round(struct run *r, const struct ps_fetch_res *res, char *why)
+{
+	r->first_round_done++;
+	if (res->connect_failed) {
+		r->first_round_refused++;
+		set_str(why, 300, res->error);
+	}
+	return r->first_round_done == r->first_round &&
+	       r->first_round_refused == r->first_round;
+}
+
+static int
+on_done(const struct ps_fetch_res *res, void *arg)
+{
+	struct run *r = arg;
+	struct job *j = res->user;
+	struct ps_err err;
+	char why[300];
+	int rc = 0;
+
+	r->outstanding--;
+	if (fatal_verdict(r, res))
+		goto free_job;
+	if (j->first_round && first_round(r, res, why)) {
+		stop(r, PS_EUPSTREAM_UNAVAILABLE, why);
+		goto free_job;
+	}
+	ps_err_clear(&err);
+	switch (j->kind) {
+	case JOB_BATCH:
+		rc = on_batch(r, j, res, &err);
+		break;
+	case JOB_SINGLE:
+		rc = on_single(r, j, res, &err);
+		break;
+	case JOB_PROFILE:
+		rc = on_profile(r, j, res, &err);
+		break;
+	case JOB_FX:
+		on_fx(r, res);
+		break;
+	case JOB_RATE:
+		on_rate(r, j, res);
+		break;
+	}
+	if (rc < 0) {
+		stop(r, err.code, err.msg);
+		goto free_job;
+	}
+	if (r->stopped)
+		goto free_job;
+	if (j->kind == JOB_BATCH || j->kind == JOB_SINGLE ||
+	    j->kind == JOB_PROFILE) {
+		struct batch *b = &r->batches[j->batch];
+
+		if (--b->pending == 0 && finish_batch(r, j->batch))
+			goto free_job;
+	}
+	if (top_up(r, &err) < 0)
+		stop(r, err.code, err.msg);
+free_job:
+	free(j);
+	return r->stopped;
+}
+
+/* ---- before the start: checks that make a sync "no sync at all" ---- */
+
+static int
+check_cooldown(struct run *r, enum ps_sync_origin origin, int64_t now,
+               struct ps_err *err)
+{
+	char *val = NULL;
+	int64_t last;
+	int rc;
+
+	if (origin != PS_SYNC_WEB || r->c->min_interval_s == 0)
+		return 0;
+	rc = ps_store_setting_get(r->s, "sync_started_at", &val, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || ps_isotime_parse(val, &last) < 0) {
+		free(val);
+		return 0;
+	}
+	free(val);
+	if (now - last >= r->c->min_interval_s || now < last)
+		return 0;
+	ps_err_set(err, PS_ECOOLDOWN,
+	           "a sync started %lld s ago; the next may start in %lld s "
+	           "(min_interval_s = %d)",
+	           (long long)(now - last),
+	           (long long)(last + r->c->min_interval_s - now),
+	           r->c->min_interval_s);
+	err->retry_after = (long)(last + r->c->min_interval_s - now);
+	return -1;
+}
+
+/* Batch mode unless the plan refused it within the last 7 days (§8). */
+static int
+pick_mode(struct run *r, int64_t now, struct ps_err *err)
+{
+	char *val = NULL;
+	int64_t since;
+	int rc;
+
+	if (r->c->fmp_batch == PS_BATCH_SINGLE) {
+		r->single = 1;
+		return 0;
+	}
+	if (r->c->fmp_batch == PS_BATCH_BATCH)
+		return 0;
+	rc = ps_store_setting_get(r->s, "batch_single_since", &val, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 1 && ps_isotime_parse(val, &since) == 0 &&
+	    now - since < SINGLE_RETRY_DAYS * 86400)
+		r->single = 1;
+	free(val);
+	return 0;
+}
+
+static long
+requests_needed(struct run *r)
+{
+	long need = r->single ? (long)r->n : (long)r->nbatches;
+	size_t i;
+
+	if (r->n == 0)
+		return 0;
+	need += 1 + (long)r->nrates;
+	for (i = 0; i < r->n; i++)
+		need += wants_profile(&r->res[i]);
+	return need;
+}
+
+static int
+check_daily_limit(struct run *r, int64_t now, struct ps_err *err)
+{
+	long used, need, limit = r->c->daily_request_limit;
+
+	if (limit == 0)
+		return 0;
+	if (ps_store_requests_add(r->s, now, 0, &used, err) < 0)
+		return -1;
+	need = requests_needed(r);
+	if (used + need <= limit)
+		return 0;
+	return ps_err_set(err, PS_EUPSTREAM_QUOTA,
+	                  "this sync needs %ld upstream requests but only "
+	                  "%ld of today's daily_request_limit (%ld) are left; "
+	                  "the count resets at 00:00 UTC",
+	                  need, used < limit ? limit - used : 0, limit);
+}
+
+static int
+load_symbols(struct run *r, struct ps_err *err)
+{
+	size_t i, bs = (size_t)r->c->batch_size;
+
+	if (ps_store_sym_list(r->s, &r->res, &r->n, err) < 0)
+		return -1;
+	r->nbatches = (r->n + bs - 1) / bs;
+	r->batches = calloc(r->nbatches ? r->nbatches : 1, sizeof(*r->batches));
+	r->failed_syms = calloc(r->n ? r->n : 1, sizeof(*r->failed_syms));
+	if (r->batches == NULL || r->failed_syms == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	for (i = 0; i < r->nbatches; i++) {
+		r->batches[i].first = i * bs;
+		r->batches[i].count = r->n - i * bs < bs ? r->n - i * bs : bs;
+	}
+	/* Results start from the stored records: quantity and currency
+	 * are the store's business, and a failed symbol keeps its price. */
+	for (i = 0; i < r->n; i++) {
+		r->res[i].error[0] = '\0';
+		if (needs_rate(r->res[i].currency))
+			rate_slot(r, r->res[i].currency);
+	}
+	return 0;
+}
+
+/* ---- the end: what a complete sync leaves in settings ---- */
+
+static char *
+json_fx(const char *pair, double rate, const char *basis, int64_t at)
+{
+	char iso[PS_ISOTIME_LEN];
+	cJSON *o = cJSON_CreateObject();
+	char *out = NULL;
+
+	if (o != NULL && cJSON_AddStringToObject(o, "pair", pair) &&
+	    cJSON_AddNumberToObject(o, "rate", rate) &&
+	    (basis == NULL || cJSON_AddStringToObject(o, "basis", basis)) &&
+	    cJSON_AddStringToObject(o, "at", ps_isotime_fmt(at, iso)))
+		out = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return out;
+}
+
+static char *
+json_result(const struct run *r, long duration_ms)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+	char *out = NULL;
+	size_t i;
+
+	if (o == NULL || !cJSON_AddNumberToObject(o, "updated", r->updated) ||
+	    !cJSON_AddNumberToObject(o, "failed", r->failed) ||
+	    (a = cJSON_AddArrayToObject(o, "failed_symbols")) == NULL)
+		goto free_json;
+	for (i = 0; i < r->nfailed; i++) {
+		cJSON *sym = cJSON_CreateString(r->failed_syms[i]);
+
+		if (sym == NULL || !cJSON_AddItemToArray(a, sym)) {
+			cJSON_Delete(sym);
+			goto free_json;
+		}
+	}
+	if (cJSON_AddStringToObject(o, "mode",
+	                            r->single ? "single" : "batch") &&
+	    cJSON_AddNumberToObject(o, "duration_ms", (double)duration_ms))
+		out = cJSON_PrintUnformatted(o);
+free_json:
+	cJSON_Delete(o);
+	return out;
+}
+
+/* One transaction for everything a complete sync leaves behind, so a
+ * reader never sees last_synced without its result. */
+static int
+store_outcome(struct run *r, int64_t now, long duration_ms,
+              int64_t *last_synced, struct ps_err *err)
+{
+	const char *keys[MAX_RATES + 6];
+	char *vals[MAX_RATES + 6] = {0};
+	char iso[PS_ISOTIME_LEN], rkey[MAX_RATES][24];
+	size_t i, n = 0;
+	int rc = -1;
+
+	keys[n] = "progress", vals[n++] = NULL;
+	keys[n] = "last_result", vals[n++] = json_result(r, duration_ms);
+	if (!isnan(r->fx_rate)) {
+		keys[n] = "fx";
+		vals[n++] =
+		        json_fx(r->c->fx_pair, r->fx_rate, r->fx_basis, now);
+	}
+	for (i = 0; i < r->nrates; i++) {
+		char pair[8];
+
+		if (isnan(r->rates[i].value))
+			continue;
+		snprintf(pair, sizeof(pair), "%.3sGBP", r->rates[i].ccy);
+		snprintf(rkey[i], sizeof(rkey[i]), "fx_rate_%s",
+		         r->rates[i].ccy);
+		keys[n] = rkey[i];
+		vals[n++] = json_fx(pair, r->rates[i].value, NULL, now);
+	}
+	if (r->updated > 0 || r->n == 0) {
+		*last_synced = now;
+		keys[n] = "last_synced";
+		vals[n++] = strdup(ps_isotime_fmt(now, iso));
+	}
+	if (!r->single && r->c->fmp_batch == PS_BATCH_AUTO)
+		keys[n] = "batch_single_since", vals[n++] = NULL;
+	for (i = 1; i < n; i++)
+		if (vals[i] == NULL && strcmp(keys[i], "batch_single_since")) {
+			ps_err_set(err, PS_ENOMEM, "out of memory");
+			goto free_vals;
+		}
+	rc = ps_store_settings_put(r->s, keys, (const char *const *)vals, n,
+	                           err);
+free_vals:
+	for (i = 0; i < n; i++)
+		free(vals[i]);
+	return rc;
+}
+
+static int64_t
+stored_last_synced(struct ps_store *s)
+{
+	char *val = NULL;
+	int64_t t = 0;
+
+	if (ps_store_setting_get(s, "last_synced", &val, NULL) == 1)
+		ps_isotime_parse(val, &t);
+	free(val);
+	return t;
+}
+
+static void
+emit_complete(struct run *r)
+{
+	struct ps_event ev = {.type = PS_EV_COMPLETE};
+
+	ev.total = (long)r->n;
+	ev.updated = r->updated;
+	ev.failed = r->failed;
+	ev.failed_symbols = r->failed_syms;
+	ev.n_failed_symbols = r->nfailed;
+	ev.mode = r->single ? "single" : "batch";
+	ev.fx_rate = r->fx_rate;
+	ev.fx_error = r->fx_error[0] ? r->fx_error : NULL;
+	ev.duration_ms = (long)(ps_monotonic_ms() - r->t0);
+	ev.last_synced = stored_last_synced(r->s);
+	if (store_outcome(r, time(NULL), ev.duration_ms, &ev.last_synced,
+	                  &r->stop) < 0) {
+		r->stopped = 1;
+		return;
+	}
+	emit(r, &ev);
+}
+
+static void
+emit_error(struct run *r, const struct ps_err *e, int started)
+{
+	struct ps_event ev = {.type = PS_EV_ERROR};
+
+	ev.code = e->code;
+	ev.message = e->msg;
+	ev.retry_after = e->retry_after;
+	ev.started = started;
+	ev.updated = r->updated;
+	ev.failed = r->failed;
+	if (started)
+		ps_store_setting_put(r->s, "progress", NULL, NULL);
+	emit(r, &ev);
+}
+
+static int
+start(struct run *r, int64_t now, struct ps_err *err)
+{
+	struct ps_event ev = {.type = PS_EV_START};
+	char iso[PS_ISOTIME_LEN];
+	size_t i;
+
+	if (ps_store_setting_put(r->s, "sync_started_at",
+	                         ps_isotime_fmt(now, iso), err) < 0)
+		return -1;
+	r->started_at = now;
+	r->t0 = ps_monotonic_ms();
+	ev.total = (long)r->n;
+	ev.batches = (long)r->nbatches;
+	ev.started_at = now;
+	emit(r, &ev);
+	if (r->n == 0)
+		return 0;
+	r->first_round = (size_t)r->c->concurrency;
+	if (r->first_round > r->nbatches + 1)
+		r->first_round = r->nbatches + 1;
+	if (queue_job(r, JOB_FX, 0, 0, err) < 0)
+		return -1;
+	for (i = 0; i < r->nrates; i++)
+		if (queue_rate(r, r->rates[i].ccy, err) < 0)
+			return -1;
+	return top_up(r, err);
+}
+
+static void
+run_free(struct run *r)
+{
+	ps_fetch_free(r->f);
+	free(r->res);
+	free(r->batches);
+	free(r->failed_syms);
+}
+
+int
+ps_sync_run(const struct ps_conf *c, struct ps_store *s,
+            enum ps_sync_origin origin, ps_sync_cb cb, void *arg,
+            struct ps_err *err)
+{
+	struct run r;
+	struct ps_lock lock = {.fd = -1};
+	int64_t now = time(NULL);
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.c = c, r.s = s, r.cb = cb, r.arg = arg, r.fx_rate = NAN;
+	ps_err_clear(err);
+	if (ps_conf_check_key(c, err) < 0)
+		goto not_started;
+	rc = ps_lock_try(&lock, ps_store_dir(s), err);
+	if (rc < 0)
+		goto not_started;
+	if (rc == 0) {
+		ps_err_set(err, PS_ESYNC_IN_PROGRESS,
+		           "another sync is running; try again when it ends");
+		goto not_started;
+	}
+	if (check_cooldown(&r, origin, now, err) < 0 ||
+	    load_symbols(&r, err) < 0 || pick_mode(&r, now, err) < 0 ||
+	    check_daily_limit(&r, now, err) < 0 ||
+	    (r.f = ps_fetch_new(c, err)) == NULL)
+		goto release_lock;
+	if (start(&r, now, err) < 0 ||
+	    (r.n > 0 && ps_fetch_run(r.f, on_done, &r, err) < 0))
+		stop(&r, err->code, err->msg);
+	if (!r.stopped && r.batches_done != (long)r.nbatches) {
+		ps_err_set(&r.stop, PS_EINTERNAL,
+		           "sync ended with %ld of %zu batches done",
+		           r.batches_done, r.nbatches);
+		r.stopped = 1;
+	}
+	record_requests(&r);
+	if (!r.stopped)
+		emit_complete(&r);
+	if (r.stopped) {
+		*err = r.stop;
+		emit_error(&r, err, 1);
+	}
+	run_free(&r);
+	ps_lock_release(&lock);
+	return r.stopped ? -1 : 0;
+
+release_lock:
+	run_free(&r);
+	ps_lock_release(&lock);
+not_started:
+	emit_error(&r, err, 0);
+	return -1;
+}
+
+/* ---- pricesync add --refresh-profile ---- */
+
+struct profiles {
+	struct ps_store *s;
+	const char *const *symbols;
+	int failed;
+	struct ps_err err;
+};
+
+static int
+on_profile_only(const struct ps_fetch_res *res, void *arg)
+{
+	struct profiles *p = arg;
+	const char *sym = p->symbols[(size_t)(uintptr_t)res->user];
+	char ccy[PS_CCY_MAX];
+	struct ps_err err;
+
+	if (p->failed)
+		return 1;
+	if (res->verdict != PS_FMP_OK) {
+		ps_err_set(&p->err, PS_EUPSTREAM, "profile of %s: %s", sym,
+		           res->error);
+		p->failed = 1;
+	} else if (ps_fmp_parse_profile(res->body, res->len, ccy, &err) < 0) {
+		ps_err_set(&p->err, err.code, "profile of %s: %s", sym,
+		           err.msg);
+		p->failed = 1;
+	} else if (ps_store_sym_set_currency(p->s, sym, ccy, &p->err) < 0) {
+		p->failed = 1;
+	}
+	return p->failed;
+}
+
+int
+ps_sync_profiles(const struct ps_conf *c, struct ps_store *s,
+                 const char *const *symbols, size_t n, struct ps_err *err)
+{
+	struct profiles p = {.s = s, .symbols = symbols};
+	struct ps_fetch *f;
+	size_t i;
+	int rc = -1;
+
+	if (ps_conf_check_key(c, err) < 0)
+		return -1;
+	f = ps_fetch_new(c, err);
+	if (f == NULL)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char *url = ps_fmp_url_profile(c, symbols[i]);
+		int added =
+		        url ? ps_fetch_add(f, url, (void *)(uintptr_t)i, err)
+		            : ps_err_set(err, PS_ENOMEM, "out of memory");
+
+		free(url);
+		if (added < 0)
+			goto free_fetch;
+	}
+	if (ps_fetch_run(f, on_profile_only, &p, err) < 0)
+		goto free_fetch;
+	{
+		long today;
+
+		ps_store_requests_add(s, time(NULL), ps_fetch_requests(f),
+		                      &today, NULL);
+	}
+	if (p.failed) {
+		*err = p.err;
+		goto free_fetch;
+	}
+	rc = 0;
+free_fetch:
+	ps_fetch_free(f);
+	return rc;
+}

@@ -1,0 +1,512 @@
+/*
+ * t-conf: the configuration file of SPEC §2. Defaults, every key, the
+ * environment overrides, where the API key comes from, and each way a file
+ * can be wrong, checking that the message names the file, line and key and
+ * never shows the API key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "conf.h"
+#include "tap.h"
+
+#define SECRET "s3cr3t-KEY-value"
+
+static char *dir;      /* a fresh temporary directory */
+static char path[512]; /* dir/pricesync.conf */
+
+static void
+write_file(const char *p, const char *text)
+{
+	FILE *f = fopen(p, "w");
+
+	if (f == NULL || fputs(text, f) == EOF || fclose(f) != 0)
+		tap_diag("cannot write %s", p);
+}
+
+static void
+clear_env(void)
+{
+	unsetenv("PRICESYNC_CONFIG");
+	unsetenv("PRICESYNC_DB");
+	unsetenv("FMP_BASE_URL");
+	unsetenv("FMP_API_KEY");
+}
+
+static int
+load(const char *text, struct ps_conf *c, struct ps_err *e)
+{
+	write_file(path, text);
+	ps_err_clear(e);
+	return ps_conf_load(c, path, e);
+}
+
+/* Loads text, expecting a config error whose message is "PATH" + tail. */
+static void
+expect_err(const char *text, const char *tail)
+{
+	struct ps_conf c;
+	struct ps_err e;
+	char want[1024];
+	int rc;
+
+	snprintf(want, sizeof(want), "%s%s", path, tail);
+	rc = load(text, &c, &e);
+	tap_ok(rc == -1 && e.code == PS_ECONFIG, "refused: %s", tail);
+	tap_str(e.msg, want, "  message");
+	tap_ok(strstr(e.msg, SECRET) == NULL, "  no key in the message");
+	tap_ok(c.path == NULL && c.db_path == NULL, "  conf freed on error");
+}
+
+static void
+test_defaults(void)
+{
+	struct ps_conf c;
+	struct ps_err e;
+
+	tap_int(ps_conf_defaults(&c, &e), 0, "defaults");
+	tap_str(c.db_path, LOCALSTATEDIR "/lib/pricesync", "db_path default");
+	tap_str(c.fmp_base_url, "https://financialmodelingprep.com",
+	        "fmp_base_url default");
+	tap_int(c.base_url_is_default, 1, "base URL is the default");
+	tap_int(c.fmp_api, PS_API_STABLE, "fmp_api default");
+	tap_ok(c.fmp_api_key == NULL && c.fmp_api_key_file == NULL,
+	       "no key by default");
+	tap_int(c.batch_size, 50, "batch_size default");
+	tap_int(c.concurrency, 4, "concurrency default");
+	tap_int(c.timeout_s, 15, "timeout_s default");
+	tap_int(c.retries, 2, "retries default");
+	tap_int(c.min_interval_s, 30, "min_interval_s default");
+	tap_str(c.fx_pair, "USDGBP", "fx_pair default");
+	tap_int(c.daily_request_limit, 0, "daily_request_limit default");
+	tap_int(c.fmp_batch, PS_BATCH_AUTO, "fmp_batch default");
+	tap_int(c.map_size_mb, 1024, "map_size_mb default");
+	tap_str(c.path, SYSCONFDIR "/pricesync.conf", "path default");
+	ps_conf_free(&c);
+	ps_conf_free(&c);
+	tap_ok(c.path == NULL, "free twice is safe");
+}
+
+static void
+test_default_path(void)
+{
+	struct ps_conf c;
+	struct ps_err e;
+	char missing[600];
+
+	tap_str(ps_conf_default_path(), SYSCONFDIR "/pricesync.conf",
+	        "default path from SYSCONFDIR");
+	setenv("PRICESYNC_CONFIG", "", 1);
+	tap_str(ps_conf_default_path(), SYSCONFDIR "/pricesync.conf",
+	        "empty PRICESYNC_CONFIG ignored");
+	snprintf(missing, sizeof(missing), "%s/nope.conf", dir);
+	setenv("PRICESYNC_CONFIG", missing, 1);
+	tap_str(ps_conf_default_path(), missing, "PRICESYNC_CONFIG wins");
+	tap_int(ps_conf_load(&c, NULL, &e), 0,
+	        "load(NULL) reads PRICESYNC_CONFIG; missing file is defaults");
+	tap_str(c.path, missing, "path remembered");
+	tap_int(c.batch_size, 50, "defaults kept");
+	ps_conf_free(&c);
+	unsetenv("PRICESYNC_CONFIG");
+}
+
+static void
+test_full_file(void)
+{
+	static const char text[] =
+	        "\xEF\xBB\xBF# a full config\n"
+	        "\n"
+	        "   # indented comment\n"
+	        "db_path = /var/db/ps  \n"
+	        "fmp_base_url=http://127.0.0.1:8080/fake//\r\n"
+	        "\tfmp_api\t=\tv3\n"
+	        "fmp_api_key = " SECRET "\n"
+	        "batch_size = 1000\n"
+	        "concurrency = 32\n"
+	        "timeout_s = 3600\n"
+	        "retries = 0\n"
+	        "min_interval_s = 86400\n"
+	        "fx_pair = eurgbp\n"
+	        "daily_request_limit = 10000000\n"
+	        "fmp_batch = single\n"
+	        "map_size_mb = 1048576\n"
+	        "batch_size = 7\n"
+	        "fmp_api_key = other=with=equals\n";
+	struct ps_conf c;
+	struct ps_err e;
+
+	if (!tap_int(load(text, &c, &e), 0, "full file loads"))
+		tap_diag("%s", e.msg);
+	tap_str(c.db_path, "/var/db/ps", "db_path, trailing blanks trimmed");
+	tap_str(c.fmp_base_url, "http://127.0.0.1:8080/fake",
+	        "base URL, CRLF and trailing slashes stripped");
+	tap_int(c.base_url_is_default, 0, "not the default URL");
+	tap_int(c.fmp_api, PS_API_V3, "fmp_api v3, tabs around");
+	tap_str(c.fmp_api_key, "other=with=equals",
+	        "duplicate key: last wins; '=' in a value");
+	tap_int(c.batch_size, 7, "duplicate batch_size: last wins");
+	tap_int(c.concurrency, 32, "concurrency max");
+	tap_int(c.timeout_s, 3600, "timeout_s max");
+	tap_int(c.retries, 0, "retries min");
+	tap_int(c.min_interval_s, 86400, "min_interval_s max");
+	tap_str(c.fx_pair, "EURGBP", "fx_pair upper-cased");
+	tap_int(c.daily_request_limit, 10000000, "daily_request_limit max");
+	tap_int(c.fmp_batch, PS_BATCH_SINGLE, "fmp_batch single");
+	tap_int(c.map_size_mb, 1048576, "map_size_mb max");
+	tap_str(c.path, path, "path");
+	ps_conf_free(&c);
+
+	tap_int(load("batch_size=1\nconcurrency=1\ntimeout_s=1\nretries=10\n"
+	             "min_interval_s=0\ndaily_request_limit=0\nmap_size_mb=1\n"
+	             "fmp_batch=batch\nfmp_api=stable\n",
+	             &c, &e),
+	        0, "minimum values");
+	tap_ok(c.batch_size == 1 && c.concurrency == 1 && c.timeout_s == 1 &&
+	               c.retries == 10 && c.min_interval_s == 0 &&
+	               c.daily_request_limit == 0 && c.map_size_mb == 1 &&
+	               c.fmp_batch == PS_BATCH_BATCH &&
+	               c.fmp_api == PS_API_STABLE,
+	       "minimum values read");
+	ps_conf_free(&c);
+
+	tap_int(load("fmp_base_url = https://financialmodelingprep.com/\n", &c,
+	             &e),
+	        0, "default URL spelt with a slash");
+	tap_int(c.base_url_is_default, 1, "still counts as the default");
+	ps_conf_free(&c);
+	tap_int(load("", &c, &e), 0, "empty file");
+	tap_int(c.batch_size, 50, "empty file is defaults");
+	ps_conf_free(&c);
+}
+
+static void
+test_bad_lines(void)
+{
+	static const struct {
+		const char *text, *tail;
+	} cases[] = {
+	        {"just words\n", ":1: expected 'key = value'"},
+	        {SECRET "\n", ":1: expected 'key = value'"},
+	        {"= 5\n", ":1: expected 'key = value'"},
+	        {"# c\n\n  \nfoo = 1\n", ":4: unknown key 'foo'"},
+	        {"Batch_Size = 1\n", ":1: unknown key 'Batch_Size'"},
+	        {"batch_size = 50 # default\n",
+	         ":1: bad value for batch_size: '50 # default' (expected an "
+	         "integer 1..1000)"},
+	        {"db_path =\n",
+	         ":1: bad value for db_path: '' (expected a directory path)"},
+	        {"fmp_api_key =   \n",
+	         ":1: bad value for fmp_api_key: '' (expected the API key)"},
+	        {"fmp_api_key_file =\n", ":1: bad value for fmp_api_key_file: "
+	                                 "'' (expected a file path)"},
+	        {"fmp_api = v4\n",
+	         ":1: bad value for fmp_api: 'v4' (expected stable or v3)"},
+	        {"fmp_api = Stable\n",
+	         ":1: bad value for fmp_api: 'Stable' (expected stable or v3)"},
+	        {"fmp_batch = multi\n", ":1: bad value for fmp_batch: 'multi' "
+	                                "(expected auto, batch or single)"},
+	        {"fx_pair = USDGB\n", ":1: bad value for fx_pair: 'USDGB' "
+	                              "(expected six letters, like USDGBP)"},
+	        {"fx_pair = USDGBPX\n", ":1: bad value for fx_pair: 'USDGBPX' "
+	                                "(expected six letters, like USDGBP)"},
+	        {"fx_pair = US1GBP\n", ":1: bad value for fx_pair: 'US1GBP' "
+	                               "(expected six letters, like USDGBP)"},
+	        {"fmp_base_url = ftp://x\n",
+	         ":1: bad value for fmp_base_url: 'ftp://x' (expected a URL "
+	         "starting with http:// or https://)"},
+	        {"fmp_base_url = financialmodelingprep.com\n",
+	         ":1: bad value for fmp_base_url: 'financialmodelingprep.com' "
+	         "(expected a URL starting with http:// or https://)"},
+	        {"fmp_base_url = https:///\n",
+	         ":1: bad value for fmp_base_url: 'https:///' (expected a URL "
+	         "starting with http:// or https://)"},
+	        {"fmp_api_key = " SECRET "\nretries = 11\n",
+	         ":2: bad value for retries: '11' (expected an integer 0..10)"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		expect_err(cases[i].text, cases[i].tail);
+}
+
+static void
+test_bad_ints(void)
+{
+	static const struct {
+		const char *key;
+		long min, max;
+	} ints[] = {
+	        {"batch_size", 1, 1000},
+	        {"concurrency", 1, 32},
+	        {"timeout_s", 1, 3600},
+	        {"retries", 0, 10},
+	        {"min_interval_s", 0, 86400},
+	        {"daily_request_limit", 0, 10000000},
+	        {"map_size_mb", 1, 1048576},
+	};
+	static const char *const junk[] = {
+	        "abc", "12x", "+5",  "0x10",
+	        "1 2", "-",   "1.5", "99999999999999999999"};
+	char text[128], tail[256], v[32];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+		for (j = 0; j < 2 + sizeof(junk) / sizeof(junk[0]); j++) {
+			if (j == 0)
+				snprintf(v, sizeof(v), "%ld", ints[i].min - 1);
+			else if (j == 1)
+				snprintf(v, sizeof(v), "%ld", ints[i].max + 1);
+			else
+				snprintf(v, sizeof(v), "%s", junk[j - 2]);
+			snprintf(text, sizeof(text), "%s = %s\n", ints[i].key,
+			         v);
+			snprintf(tail, sizeof(tail),
+			         ":1: bad value for %s: '%s' (expected an "
+			         "integer %ld..%ld)",
+			         ints[i].key, v, ints[i].min, ints[i].max);
+			expect_err(text, tail);
+		}
+	}
+}
+
+static void
+test_env(void)
+{
+	struct ps_conf c;
+	struct ps_err e;
+	char want[600];
+
+	setenv("PRICESYNC_DB", "/env/db", 1);
+	setenv("FMP_BASE_URL", "http://127.0.0.1:9/", 1);
+	setenv("FMP_API_KEY", "env-key", 1);
+	tap_int(load("db_path = /file/db\nfmp_api_key = file-key\n"
+	             "fmp_base_url = https://example.com\n",
+	             &c, &e),
+	        0, "env overrides load");
+	tap_str(c.db_path, "/env/db", "PRICESYNC_DB overrides db_path");
+	tap_str(c.fmp_base_url, "http://127.0.0.1:9",
+	        "FMP_BASE_URL overrides, slash stripped");
+	tap_int(c.base_url_is_default, 0, "overridden URL is not default");
+	tap_str(c.fmp_api_key, "env-key", "FMP_API_KEY beats fmp_api_key");
+	ps_conf_free(&c);
+
+	setenv("PRICESYNC_DB", "", 1);
+	setenv("FMP_BASE_URL", "", 1);
+	setenv("FMP_API_KEY", "", 1);
+	tap_int(load("db_path = /file/db\nfmp_api_key = file-key\n", &c, &e), 0,
+	        "empty env vars");
+	tap_str(c.db_path, "/file/db", "empty PRICESYNC_DB ignored");
+	tap_str(c.fmp_base_url, "https://financialmodelingprep.com",
+	        "empty FMP_BASE_URL ignored");
+	tap_str(c.fmp_api_key, "file-key", "empty FMP_API_KEY ignored");
+	ps_conf_free(&c);
+
+	setenv("FMP_BASE_URL", "https://financialmodelingprep.com", 1);
+	tap_int(load("fmp_base_url = http://127.0.0.1:1\n", &c, &e), 0,
+	        "env sets the real URL back");
+	tap_int(c.base_url_is_default, 1,
+	        "base_url_is_default decided after overrides");
+	ps_conf_free(&c);
+
+	setenv("FMP_BASE_URL", "localhost:8080", 1);
+	tap_int(load("", &c, &e), -1, "bad FMP_BASE_URL refused");
+	tap_str(e.msg,
+	        "FMP_BASE_URL: bad value 'localhost:8080' (expected a URL "
+	        "starting with http:// or https://)",
+	        "  message names the variable");
+	clear_env();
+
+	/* With no file at all, the overrides still apply. */
+	setenv("PRICESYNC_DB", "/env/only", 1);
+	snprintf(want, sizeof(want), "%s/absent.conf", dir);
+	tap_int(ps_conf_load(&c, want, &e), 0, "missing file + env");
+	tap_str(c.db_path, "/env/only", "env applies without a file");
+	ps_conf_free(&c);
+	clear_env();
+}
+
+static void
+test_key_file(void)
+{
+	struct ps_conf c;
+	struct ps_err e;
+	char kf[600], sub[600], text[1200], want[1200], longline[5000];
+
+	snprintf(kf, sizeof(kf), "%s/key.txt", dir);
+	write_file(kf, "file-secret\r\nsecond line\n");
+	snprintf(text, sizeof(text), "fmp_api_key_file = %s\n", kf);
+	tap_int(load(text, &c, &e), 0, "key file");
+	tap_str(c.fmp_api_key, "file-secret", "first line, CRLF stripped");
+	tap_str(c.fmp_api_key_file, kf, "key file path kept");
+	ps_conf_free(&c);
+
+	tap_int(load("fmp_api_key_file = key.txt\n", &c, &e), 0,
+	        "relative key file");
+	tap_str(c.fmp_api_key, "file-secret",
+	        "relative to the config file's directory");
+	ps_conf_free(&c);
+
+	write_file(kf, "no-newline");
+	tap_int(load(text, &c, &e), 0, "key file without a newline");
+	tap_str(c.fmp_api_key, "no-newline", "whole line taken");
+	ps_conf_free(&c);
+
+	snprintf(text, sizeof(text),
+	         "fmp_api_key_file = %s\nfmp_api_key = direct\n", kf);
+	tap_int(load(text, &c, &e), 0, "key and key file");
+	tap_str(c.fmp_api_key, "direct", "fmp_api_key beats the key file");
+	ps_conf_free(&c);
+	setenv("FMP_API_KEY", "from-env", 1);
+	tap_int(load(text, &c, &e), 0, "env, key and key file");
+	tap_str(c.fmp_api_key, "from-env", "FMP_API_KEY beats both");
+	ps_conf_free(&c);
+
+	/* An unreadable key file is not read when a better key exists. */
+	snprintf(text, sizeof(text), "fmp_api_key_file = %s/missing\n", dir);
+	tap_int(load(text, &c, &e), 0, "missing key file unused with env");
+	ps_conf_free(&c);
+	clear_env();
+	tap_int(load(text, &c, &e), -1, "missing key file is an error");
+	snprintf(want, sizeof(want),
+	         "%s: cannot read fmp_api_key_file %s/missing: No such file "
+	         "or directory",
+	         path, dir);
+	tap_str(e.msg, want, "  naming the config and the key file");
+
+	write_file(kf, "\n" SECRET "\n");
+	snprintf(text, sizeof(text), "fmp_api_key_file = %s\n", kf);
+	tap_int(load(text, &c, &e), -1, "empty first line refused");
+	tap_ok(strstr(e.msg, "first line is empty") != NULL &&
+	               strstr(e.msg, kf) != NULL,
+	       "  says so: %s", e.msg);
+	tap_ok(strstr(e.msg, SECRET) == NULL, "  content not shown");
+	write_file(kf, "");
+	tap_int(load(text, &c, &e), -1, "empty key file refused");
+	tap_ok(strstr(e.msg, "is empty") != NULL, "  says so: %s", e.msg);
+
+	memset(longline, 'k', sizeof(longline) - 1);
+	longline[sizeof(longline) - 1] = '\0';
+	memcpy(longline, SECRET, strlen(SECRET));
+	write_file(kf, longline);
+	tap_int(load(text, &c, &e), -1, "over-long key line refused");
+	tap_ok(strstr(e.msg, SECRET) == NULL && strstr(e.msg, "kkkk") == NULL,
+	       "  content not shown: %s", e.msg);
+
+	/* A directory opens but cannot be read: an error, not "empty". */
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	if (mkdir(sub, 0700) == 0) {
+		snprintf(text, sizeof(text), "fmp_api_key_file = %s\n", sub);
+		tap_int(load(text, &c, &e), -1, "key file is a directory");
+		tap_ok(strstr(e.msg, "cannot read fmp_api_key_file") != NULL,
+		       "  says it cannot read it: %s", e.msg);
+		tap_int(ps_conf_load(&c, sub, &e), -1,
+		        "config path is a directory");
+		snprintf(want, sizeof(want), "cannot read %s: ", sub);
+		tap_ok(strncmp(e.msg, want, strlen(want)) == 0,
+		       "  names it: %s", e.msg);
+		rmdir(sub);
+	}
+}
+
+/* The shipped sample: every "#key = value" line, uncommented, must load and
+ * give the defaults (db_path shows the distribution's /var). */
+static void
+test_sample(void)
+{
+	const char *top = getenv("top_srcdir");
+	struct ps_conf c, d;
+	struct ps_err e;
+	struct ps_buf text = {0};
+	char sample[600], line[512];
+	int keys = 0;
+	FILE *f;
+
+	snprintf(sample, sizeof(sample), "%s/etc/pricesync.conf",
+	         top != NULL ? top : "..");
+	f = fopen(sample, "r");
+	if (!tap_ok(f != NULL, "sample config %s opens", sample))
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *eq = strstr(line, " = ");
+
+		if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' &&
+		    eq != NULL && eq[3] != '\n') {
+			ps_buf_puts(&text, line + 1);
+			keys++;
+		}
+	}
+	fclose(f);
+	tap_int(keys, 12, "sample: 12 keys with a default value");
+	tap_int(load(text.data != NULL ? text.data : "", &c, &e), 0,
+	        "sample uncommented loads");
+	ps_conf_defaults(&d, &e);
+	tap_str(c.db_path, "/var/lib/pricesync", "sample db_path");
+	tap_ok(strcmp(c.fmp_base_url, d.fmp_base_url) == 0 &&
+	               c.base_url_is_default && c.fmp_api == d.fmp_api &&
+	               c.fmp_api_key == NULL && c.batch_size == d.batch_size &&
+	               c.concurrency == d.concurrency &&
+	               c.timeout_s == d.timeout_s && c.retries == d.retries &&
+	               c.min_interval_s == d.min_interval_s &&
+	               strcmp(c.fx_pair, d.fx_pair) == 0 &&
+	               c.daily_request_limit == d.daily_request_limit &&
+	               c.fmp_batch == d.fmp_batch &&
+	               c.map_size_mb == d.map_size_mb,
+	       "sample values are the defaults");
+	ps_conf_free(&c);
+	ps_conf_free(&d);
+	ps_buf_free(&text);
+}
+
+static void
+test_check_key(void)
+{
+	struct ps_conf c;
+	struct ps_err e;
+	char want[600];
+
+	tap_int(load("", &c, &e), 0, "no key at all");
+	tap_int(ps_conf_check_key(&c, &e), -1, "check_key refuses");
+	snprintf(want, sizeof(want),
+	         "no FMP API key: set fmp_api_key or fmp_api_key_file in %s",
+	         path);
+	tap_str(e.msg, want, "  message names the file");
+	tap_int(e.code, PS_ECONFIG, "  PS_ECONFIG");
+	ps_conf_free(&c);
+
+	tap_int(load("fmp_base_url = http://127.0.0.1:1\n", &c, &e), 0,
+	        "fake upstream");
+	tap_int(ps_conf_check_key(&c, &e), 0, "a fake needs no key");
+	ps_conf_free(&c);
+
+	tap_int(load("fmp_api_key = " SECRET "\n", &c, &e), 0, "key set");
+	tap_int(ps_conf_check_key(&c, &e), 0, "check_key passes");
+	ps_conf_free(&c);
+}
+
+int
+main(void)
+{
+	clear_env();
+	dir = tap_tmpdir();
+	if (dir == NULL) {
+		tap_ok(0, "temporary directory");
+		return tap_done();
+	}
+	snprintf(path, sizeof(path), "%s/pricesync.conf", dir);
+	test_defaults();
+	test_default_path();
+	test_full_file();
+	test_bad_lines();
+	test_bad_ints();
+	test_env();
+	test_key_file();
+	test_check_key();
+	test_sample();
+	tap_rmrf(dir);
+	free(dir);
+	return tap_done();
+}

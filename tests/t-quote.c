@@ -1,0 +1,250 @@
+/*
+ * t-quote: the symbol record's JSON encoding (exact round trips, unknowns,
+ * tolerance of extra and missing fields, damaged bytes) and the history
+ * keys' order under memcmp, which is LMDB's default key order.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quote.h"
+#include "tap.h"
+
+static int
+same_dbl(double a, double b)
+{
+	return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof(a)) == 0;
+}
+
+static int
+same_rec(const struct ps_symrec *a, const struct ps_symrec *b)
+{
+	return strcmp(a->symbol, b->symbol) == 0 &&
+	       strcmp(a->name, b->name) == 0 &&
+	       strcmp(a->exchange, b->exchange) == 0 &&
+	       strcmp(a->currency, b->currency) == 0 &&
+	       a->currency_src == b->currency_src &&
+	       same_dbl(a->price, b->price) && same_dbl(a->change, b->change) &&
+	       same_dbl(a->change_percent, b->change_percent) &&
+	       same_dbl(a->day_low, b->day_low) &&
+	       same_dbl(a->day_high, b->day_high) &&
+	       same_dbl(a->volume, b->volume) &&
+	       same_dbl(a->quantity, b->quantity) &&
+	       a->quote_time == b->quote_time &&
+	       a->updated_at == b->updated_at &&
+	       strcmp(a->error, b->error) == 0;
+}
+
+/* Encodes then decodes r; 1 when the copy is bit-for-bit the same. */
+static int
+roundtrip(const struct ps_symrec *r, const char *name)
+{
+	struct ps_symrec back;
+	struct ps_err e;
+	char *text;
+	int ok;
+
+	text = ps_symrec_encode(r, &e);
+	if (!tap_ok(text != NULL, "%s: encodes", name))
+		return 0;
+	ok = ps_symrec_decode(r->symbol, text, strlen(text), &back, &e) == 0 &&
+	     same_rec(r, &back);
+	if (!tap_ok(ok, "%s: round trip is exact", name))
+		tap_diag("%s", text);
+	free(text);
+	return ok;
+}
+
+static void
+test_init(void)
+{
+	struct ps_symrec r;
+
+	ps_symrec_init(&r, "VOD.L");
+	tap_str(r.symbol, "VOD.L", "init symbol");
+	tap_str(r.currency, "GBp", "init infers currency");
+	tap_int(r.currency_src, PS_CCY_INFERRED, "inferred");
+	tap_ok(isnan(r.price) && isnan(r.change) && isnan(r.change_percent) &&
+	               isnan(r.day_low) && isnan(r.day_high) &&
+	               isnan(r.volume) && isnan(r.quantity),
+	       "every number unknown");
+	tap_ok(r.quote_time == 0 && r.updated_at == 0 && r.name[0] == '\0' &&
+	               r.error[0] == '\0',
+	       "times and strings unknown");
+	ps_symrec_init(&r, "SAP.DE");
+	tap_str(r.currency, "", "other suffix: unknown currency");
+}
+
+static void
+test_roundtrips(void)
+{
+	struct ps_symrec r;
+	char *text;
+	struct ps_err e;
+
+	ps_symrec_init(&r, "AAPL");
+	roundtrip(&r, "fresh record (all NaN)");
+
+	strcpy(r.name, "Apple Inc. \"quoted\" \\ back\tslash é ünïcode");
+	strcpy(r.exchange, "NASDAQ");
+	strcpy(r.currency, "USD");
+	r.currency_src = PS_CCY_PROFILE;
+	r.price = 189.3;
+	r.change = -1.2;
+	r.change_percent = 0.1 + 0.2; /* 0.30000000000000004 */
+	r.day_low = 187.9;
+	r.day_high = 1e-300;
+	r.volume = 48213000;
+	r.quantity = 10.125;
+	r.quote_time = 1795640400;
+	r.updated_at = 1795599007;
+	strcpy(r.error, "not returned by FMP");
+	roundtrip(&r, "full record");
+
+	r.quantity = 1.0 / 3.0;
+	r.price = 9007199254740993.0; /* not exact; rounds to 2^53 */
+	r.volume = 1e15 + 1;
+	r.quote_time = -86400;
+	r.currency_src = PS_CCY_USER;
+	roundtrip(&r, "fractional quantity, big numbers, negative time");
+
+	r.quantity = NAN;
+	r.price = INFINITY;
+	text = ps_symrec_encode(&r, &e);
+	tap_ok(text != NULL && strstr(text, "\"price\":null") != NULL &&
+	               strstr(text, "\"quantity\":null") != NULL,
+	       "NaN and infinity are written as null");
+	tap_ok(text != NULL &&
+	               strstr(text, "\"volume\":1000000000000001") != NULL,
+	       "integers printed without exponent");
+	free(text);
+}
+
+static void
+test_decode(void)
+{
+	static const char tolerant[] =
+	        "{\"price\":\"12\",\"volume\":null,\"future\":[1,2],"
+	        "\"quote_time\":1700000000,\"currency_src\":9,"
+	        "\"name\":\"X\",\"quantity\":2.5}";
+	static const char *const damaged[] = {
+	        "", "[]", "{\"price\":", "null", "12", "\"s\""};
+	struct ps_symrec r;
+	struct ps_err e;
+	char longname[400];
+	char *json, *text;
+	size_t i;
+
+	tap_int(ps_symrec_decode("MSFT", tolerant, strlen(tolerant), &r, &e), 0,
+	        "added, mistyped and missing fields are tolerated");
+	tap_str(r.symbol, "MSFT", "symbol comes from the key");
+	tap_ok(isnan(r.price), "a string price reads as unknown");
+	tap_ok(isnan(r.volume), "null reads as unknown");
+	tap_ok(isnan(r.day_high), "absent reads as unknown");
+	tap_dbl(r.quantity, 2.5, "quantity read");
+	tap_int(r.quote_time, 1700000000, "time read");
+	tap_int(r.currency_src, PS_CCY_INFERRED, "unknown currency_src");
+	tap_str(r.currency, "USD", "absent currency stays inferred");
+
+	/* Decoding must not read past len: no NUL after the bytes. */
+	json = malloc(2);
+	memcpy(json, "{}", 2);
+	tap_int(ps_symrec_decode("A", json, 2, &r, &e), 0,
+	        "bytes without a NUL");
+	free(json);
+
+	for (i = 0; i < sizeof(damaged) / sizeof(damaged[0]); i++) {
+		ps_err_clear(&e);
+		tap_int(ps_symrec_decode("BAD", damaged[i], strlen(damaged[i]),
+		                         &r, &e),
+		        -1, "damaged record refused");
+		tap_ok(e.code == PS_ESTORE && strstr(e.msg, "BAD") != NULL,
+		       "PS_ESTORE naming the symbol: %s", e.msg);
+	}
+
+	/* A stored name longer than the field is cut at a character. */
+	memset(longname, 0, sizeof(longname));
+	for (i = 0; i + 2 < 380; i += 2)
+		memcpy(longname + i, "\xC3\xA9", 2); /* é */
+	text = malloc(strlen(longname) + 16);
+	sprintf(text, "{\"name\":\"%s\"}", longname);
+	tap_int(ps_symrec_decode("E", text, strlen(text), &r, &e), 0,
+	        "long name decodes");
+	tap_int((long long)strlen(r.name), 158,
+	        "cut to fit at a UTF-8 boundary");
+	free(text);
+}
+
+static void
+test_hkey(void)
+{
+	static const struct {
+		const char *sym;
+		int64_t t;
+	} order[] = {
+	        {"AB", INT64_MIN}, {"AB", -100},       {"AB", -1},
+	        {"AB", 0},         {"AB", 1},          {"AB", 255},
+	        {"AB", 256},       {"AB", 1795599000}, {"AB", INT64_MAX},
+	        {"ABC", -5},       {"ABC", 0},         {"ABD", -9},
+	        {"B", 0},          {"VOD.L", 3},
+	};
+	size_t n = sizeof(order) / sizeof(order[0]), i, la, lb, m;
+	unsigned char a[PS_HKEY_MAX], b[PS_HKEY_MAX];
+	char sym[PS_SYMBOL_MAX + 1];
+	int64_t t;
+	int ok = 1, cmp;
+
+	for (i = 0; i + 1 < n; i++) {
+		la = ps_hkey_make(a, order[i].sym, order[i].t);
+		lb = ps_hkey_make(b, order[i + 1].sym, order[i + 1].t);
+		m = la < lb ? la : lb;
+		/* LMDB's default: memcmp, then the shorter key first. */
+		cmp = memcmp(a, b, m);
+		if (cmp == 0)
+			cmp = la < lb ? -1 : la > lb;
+		if (cmp >= 0) {
+			tap_diag("%s@%lld sorts after %s@%lld", order[i].sym,
+			         (long long)order[i].t, order[i + 1].sym,
+			         (long long)order[i + 1].t);
+			ok = 0;
+		}
+	}
+	tap_ok(ok, "keys sort by symbol, then time (negative times first)");
+
+	la = ps_hkey_make(a, "VOD.L", 1795599000);
+	tap_int((long long)la, 5 + 1 + 8, "key length");
+	tap_ok(a[5] == 0 && a[6] == 0x80 && a[13] == (1795599000 & 0xFF),
+	       "NUL then big-endian time with the sign bit flipped");
+	tap_int(ps_hkey_split(a, la, sym, &t), 0, "split");
+	tap_str(sym, "VOD.L", "split symbol");
+	tap_int(t, 1795599000, "split time");
+	la = ps_hkey_make(a, "ABCDEFGHIJKLMNOPQRST", -42);
+	tap_int((long long)la, PS_HKEY_MAX, "longest key");
+	tap_int(ps_hkey_split(a, la, sym, &t), 0, "split longest");
+	tap_ok(strcmp(sym, "ABCDEFGHIJKLMNOPQRST") == 0 && t == -42,
+	       "longest key round trip");
+
+	la = ps_hkey_make(a, "AB", 7);
+	tap_int(ps_hkey_split(a, la - 1, sym, &t), -1, "short key refused");
+	tap_int(ps_hkey_split(a, 9, sym, &t), -1, "no symbol refused");
+	tap_int(ps_hkey_split(a, PS_HKEY_MAX + 1, sym, &t), -1,
+	        "too long refused");
+	memcpy(b, a, la);
+	b[2] = 'X';
+	tap_int(ps_hkey_split(b, la, sym, &t), -1, "missing NUL refused");
+	memcpy(b, "A\0B\0", 4);
+	memset(b + 4, 0, 8);
+	tap_int(ps_hkey_split(b, 12, sym, &t), -1, "NUL inside symbol refused");
+}
+
+int
+main(void)
+{
+	test_init();
+	test_roundtrips();
+	test_decode();
+	test_hkey();
+	return tap_done();
+}

@@ -1,0 +1,761 @@
+/*
+ * t-store: the LMDB store (lib/store.c) on a real environment in a
+ * temporary directory: records, the merge rules of sym_add and
+ * apply_batch, history ranges and dedup, settings, the daily request
+ * counter, a full map, threads sharing one store, and a writer killed
+ * with SIGKILL in the middle of its transactions.
+ */
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+#include "tap.h"
+
+#define DAY 86400
+#define NOW 1795602600 /* 2026-11-25T09:30:00Z */
+
+static char *
+path_join(const char *dir, const char *name)
+{
+	size_t len = strlen(dir) + strlen(name) + 2;
+	char *p = malloc(len);
+
+	if (p != NULL)
+		snprintf(p, len, "%s/%s", dir, name);
+	return p;
+}
+
+/* A successful quote for symbol. */
+static struct ps_symrec
+quote(const char *symbol, double price, int64_t quote_time)
+{
+	struct ps_symrec r;
+
+	ps_symrec_init(&r, symbol);
+	r.price = price;
+	r.change = 1.5;
+	r.change_percent = 0.25;
+	r.day_low = price - 1;
+	r.day_high = price + 1;
+	r.volume = 1000;
+	snprintf(r.name, sizeof(r.name), "%s Inc", symbol);
+	snprintf(r.exchange, sizeof(r.exchange), "NASDAQ");
+	r.quote_time = quote_time;
+	return r;
+}
+
+static struct ps_symrec
+failed(const char *symbol, const char *why)
+{
+	struct ps_symrec r;
+
+	ps_symrec_init(&r, symbol);
+	snprintf(r.error, sizeof(r.error), "%s", why);
+	return r;
+}
+
+static int
+add_syms(struct ps_store *s, const char *const *syms, size_t n)
+{
+	struct ps_symrec recs[16];
+	struct ps_err err;
+	size_t i;
+
+	for (i = 0; i < n && i < 16; i++)
+		ps_symrec_init(&recs[i], syms[i]);
+	if (ps_store_sym_add(s, recs, i, &err) < 0) {
+		tap_diag("sym_add: %s", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* The number of history points of symbol, -1 on error, -2 if absent. */
+static long
+npoints(struct ps_store *s, const char *symbol)
+{
+	struct ps_point *pts = NULL;
+	struct ps_err err;
+	size_t n = 0;
+	int rc;
+
+	rc = ps_store_history(s, symbol, INT64_MIN, INT64_MAX, SIZE_MAX, &pts,
+	                      &n, &err);
+	free(pts);
+	if (rc < 0)
+		tap_diag("history: %s", err.msg);
+	return rc < 0 ? -1 : rc == 0 ? -2 : (long)n;
+}
+
+static void
+test_open_close(const char *tmp)
+{
+	struct ps_store *s = NULL;
+	struct ps_err err = {0};
+	char *dir = path_join(tmp, "nested/deeper/db");
+	char *file = path_join(tmp, "plainfile");
+	struct stat st;
+	FILE *f;
+
+	tap_int(ps_store_open(&s, dir, 16, &err), 0,
+	        "open creates the directory and the databases");
+	tap_ok(s != NULL && stat(dir, &st) == 0 && S_ISDIR(st.st_mode),
+	       "the directory exists");
+	tap_str(s ? ps_store_dir(s) : NULL, dir, "ps_store_dir");
+	ps_store_close(&s);
+	tap_ok(s == NULL, "close sets the pointer to NULL");
+	ps_store_close(&s);
+	ps_store_close(NULL);
+	tap_ok(1, "close twice and on NULL is safe");
+	tap_int(ps_store_open(&s, dir, 16, &err), 0, "reopen");
+	ps_store_close(&s);
+
+	f = fopen(file, "w");
+	if (f != NULL)
+		fclose(f);
+	s = NULL;
+	tap_int(ps_store_open(&s, file, 16, &err), -1,
+	        "open on a plain file fails");
+	tap_ok(s == NULL && err.code == PS_ESTORE &&
+	               strstr(err.msg, file) != NULL,
+	       "... PS_ESTORE naming it (%s)", err.msg);
+	tap_int(ps_store_open(&s, "", 16, &err), -1, "open on \"\" fails");
+	free(dir);
+	free(file);
+}
+
+/* Rewrites meta/schema_version behind the store's back. */
+static int
+set_schema(const char *dir, const char *version)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {.mv_size = 14, .mv_data = "schema_version"};
+	MDB_val v = {.mv_size = strlen(version), .mv_data = (void *)version};
+	int rc;
+
+	if (mdb_env_create(&env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(env, 8);
+	rc = mdb_env_open(env, dir, 0, 0664);
+	if (rc == 0)
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (rc == 0) {
+		rc = mdb_dbi_open(txn, "meta", 0, &dbi);
+		if (rc == 0)
+			rc = mdb_put(txn, dbi, &k, &v, 0);
+		if (rc == 0)
+			rc = mdb_txn_commit(txn);
+		else
+			mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+	return rc == 0 ? 0 : -1;
+}
+
+static void
+test_schema(const char *tmp)
+{
+	struct ps_store *s = NULL;
+	struct ps_err err = {0};
+	char *dir = path_join(tmp, "schema");
+
+	tap_int(ps_store_open(&s, dir, 16, &err), 0, "open a fresh store");
+	ps_store_close(&s);
+	tap_int(set_schema(dir, "2"), 0, "schema_version set to 2 behind it");
+	tap_int(ps_store_open(&s, dir, 16, &err), -1,
+	        "open refuses another schema version");
+	tap_int(err.code, PS_ESTORE, "... with PS_ESTORE");
+	tap_ok(strstr(err.msg, "database schema version 2 is not supported "
+	                       "by this pricesync (wants 1)") != NULL,
+	       "... saying so (%s)", err.msg);
+	tap_ok(s == NULL, "... and *sp untouched");
+	tap_int(set_schema(dir, "1"), 0, "schema_version set back to 1");
+	tap_int(ps_store_open(&s, dir, 16, &err), 0, "open accepts it again");
+	ps_store_close(&s);
+	free(dir);
+}
+
+static void
+test_symbols(struct ps_store *s)
+{
+	const char *syms[] = {"MSFT", "VOD.L", "AAPL"};
+	struct ps_symrec *list = NULL, r, add;
+	struct ps_err err = {0};
+	size_t n = 99;
+
+	tap_int(ps_store_sym_list(s, &list, &n, &err), 0, "list when empty");
+	tap_ok(n == 0 && list == NULL, "... is empty and NULL");
+	tap_int(add_syms(s, syms, 3), 0, "add three symbols");
+	tap_int(ps_store_sym_count(s, &n, &err), 0, "count");
+	tap_int((long long)n, 3, "... is 3");
+	tap_int(ps_store_sym_list(s, &list, &n, &err), 0, "list");
+	tap_ok(n == 3 && list != NULL && strcmp(list[0].symbol, "AAPL") == 0 &&
+	               strcmp(list[1].symbol, "MSFT") == 0 &&
+	               strcmp(list[2].symbol, "VOD.L") == 0,
+	       "list is sorted by symbol");
+	tap_str(n == 3 ? list[2].currency : NULL, "GBp",
+	        "VOD.L's inferred currency is GBp");
+	free(list);
+	tap_int(ps_store_sym_get(s, "AAPL", &r, &err), 1, "get AAPL");
+	tap_ok(isnan(r.price) && isnan(r.quantity) && r.updated_at == 0,
+	       "a new record has no price, no quantity, never updated");
+	tap_int(ps_store_sym_get(s, "NOPE", &r, &err), 0, "get unknown is 0");
+	tap_int(ps_store_sym_get(s, "", &r, &err), -1, "get \"\" is -1");
+	tap_int(err.code, PS_EINVALID, "... PS_EINVALID");
+
+	/* Re-adding: quantity and a user currency only, prices stay. */
+	r = quote("AAPL", 190.5, NOW - 60);
+	tap_int(ps_store_apply_batch(s, &r, 1, NOW, &err), 0, "price AAPL");
+	ps_symrec_init(&add, "AAPL");
+	add.quantity = 12.5;
+	snprintf(add.currency, sizeof(add.currency), "EUR");
+	add.currency_src = PS_CCY_USER;
+	add.price = 1;
+	snprintf(add.name, sizeof(add.name), "overwritten?");
+	tap_int(ps_store_sym_add(s, &add, 1, &err), 0, "re-add AAPL");
+	ps_store_sym_get(s, "AAPL", &r, &err);
+	tap_dbl(r.quantity, 12.5, "... quantity updated");
+	tap_ok(strcmp(r.currency, "EUR") == 0 && r.currency_src == PS_CCY_USER,
+	       "... user currency updated");
+	tap_dbl(r.price, 190.5, "... price kept");
+	tap_str(r.name, "AAPL Inc", "... name kept");
+	tap_int(r.updated_at, NOW, "... updated_at kept");
+	ps_symrec_init(&add, "AAPL");
+	tap_int(ps_store_sym_add(s, &add, 1, &err), 0,
+	        "re-add AAPL without quantity or currency");
+	ps_store_sym_get(s, "AAPL", &r, &err);
+	tap_dbl(r.quantity, 12.5, "... quantity kept");
+	tap_str(r.currency, "EUR", "... user currency kept");
+	tap_int(npoints(s, "AAPL"), 1, "... history kept");
+}
+
+static void
+test_remove(struct ps_store *s)
+{
+	const char *syms[] = {"A", "AB", "ZZ"};
+	const char *bad[] = {"AB", "NOPE"};
+	const char *one[] = {"A"};
+	struct ps_symrec *recs;
+	struct ps_err err = {0};
+	size_t i, n = 0, before = 0;
+	long pa;
+
+	add_syms(s, syms, 3);
+	/* Enough points to span several pages of price_history. */
+	recs = calloc(600, sizeof(*recs));
+	if (recs == NULL)
+		return;
+	for (i = 0; i < 600; i++)
+		recs[i] = quote("A", (double)i, NOW - 600 + (int64_t)i);
+	tap_int(ps_store_apply_batch(s, recs, 600, NOW, &err), 0,
+	        "600 points for A in one batch");
+	for (i = 0; i < 600; i++)
+		recs[i] = quote(i % 2 ? "AB" : "ZZ", (double)i,
+		                NOW - 600 + (int64_t)i);
+	tap_int(ps_store_apply_batch(s, recs, 600, NOW, &err), 0,
+	        "300 points each for AB and ZZ");
+	free(recs);
+	tap_int(npoints(s, "A"), 600, "A has 600 points");
+	tap_int(npoints(s, "AB"), 300, "AB has 300 points");
+
+	ps_store_sym_count(s, &before, &err);
+	tap_int(ps_store_sym_remove(s, bad, 2, &err), -1,
+	        "remove with an unknown symbol fails");
+	tap_int(err.code, PS_EINVALID, "... PS_EINVALID");
+	tap_ok(strstr(err.msg, "NOPE") != NULL, "... naming it (%s)", err.msg);
+	ps_store_sym_count(s, &n, &err);
+	tap_int((long long)n, (long long)before, "... and removes nothing");
+	tap_int(npoints(s, "AB"), 300, "... not even AB's history");
+
+	tap_int(ps_store_sym_remove(s, one, 1, &err), 0, "remove A");
+	tap_int(npoints(s, "A"), -2, "A is gone (history says absent)");
+	tap_int(npoints(s, "AB"), 300,
+	        "AB (sorts right after A) keeps its history");
+	tap_int(npoints(s, "ZZ"), 300, "ZZ keeps its history");
+	add_syms(s, one, 1);
+	pa = npoints(s, "A");
+	tap_int(pa, 0, "re-added A starts with no history");
+}
+
+static void
+test_apply(struct ps_store *s)
+{
+	const char *syms[] = {"BATCH", "ERR", "X.DE", "VOD.L", "NOQ"};
+	struct ps_symrec recs[6], r;
+	struct ps_err err = {0};
+
+	add_syms(s, syms, 5);
+	recs[0] = quote("ERR", 10, NOW - 100);
+	tap_int(ps_store_apply_batch(s, recs, 1, NOW - 50, &err), 0,
+	        "ERR priced");
+	ps_symrec_init(&r, "BATCH");
+	r.quantity = 3;
+	ps_store_sym_add(s, &r, 1, &err);
+
+	recs[0] = quote("BATCH", 101.25, NOW - 10);
+	recs[0].quantity = 99; /* must be ignored */
+	recs[1] = failed("ERR", "no price in FMP's answer");
+	recs[2] = quote("GONE", 5, NOW - 10);
+	recs[3] = quote("X.DE", 20, NOW - 10);
+	snprintf(recs[3].currency, sizeof(recs[3].currency), "EUR");
+	recs[3].currency_src = PS_CCY_PROFILE;
+	recs[4] = quote("VOD.L", 72.3, 0);     /* no quote time: no point */
+	recs[5] = quote("NOQ", NAN, NOW - 10); /* NaN price: no point */
+	tap_int(ps_store_apply_batch(s, recs, 6, NOW, &err), 0,
+	        "apply a batch");
+
+	ps_store_sym_get(s, "BATCH", &r, &err);
+	tap_dbl(r.price, 101.25, "success: price stored");
+	tap_dbl(r.day_high, 102.25, "success: day high stored");
+	tap_str(r.name, "BATCH Inc", "success: name stored");
+	tap_str(r.exchange, "NASDAQ", "success: exchange stored");
+	tap_int(r.quote_time, NOW - 10, "success: quote time stored");
+	tap_int(r.updated_at, NOW, "success: updated_at = now");
+	tap_dbl(r.quantity, 3, "success: quantity untouched");
+	tap_int(npoints(s, "BATCH"), 1, "success: one history point");
+
+	ps_store_sym_get(s, "ERR", &r, &err);
+	tap_str(r.error, "no price in FMP's answer", "error: error stored");
+	tap_dbl(r.price, 10, "error: old price stays");
+	tap_int(r.updated_at, NOW - 50, "error: updated_at stays");
+	tap_int(npoints(s, "ERR"), 1, "error: no history point");
+	recs[0] = quote("ERR", 11, NOW - 5);
+	ps_store_apply_batch(s, recs, 1, NOW + 1, &err);
+	ps_store_sym_get(s, "ERR", &r, &err);
+	tap_str(r.error, "", "a later success clears the error");
+
+	tap_int(ps_store_sym_get(s, "GONE", &r, &err), 0,
+	        "a symbol not in the store is skipped, not created");
+	tap_int(npoints(s, "GONE"), -2, "... and gets no history");
+
+	ps_store_sym_get(s, "X.DE", &r, &err);
+	tap_ok(strcmp(r.currency, "EUR") == 0 &&
+	               r.currency_src == PS_CCY_PROFILE,
+	       "a profile currency replaces an unknown inferred one");
+	recs[0] = quote("VOD.L", 72.5, NOW - 10);
+	snprintf(recs[0].currency, sizeof(recs[0].currency), "GBP");
+	recs[0].currency_src = PS_CCY_PROFILE;
+	ps_store_apply_batch(s, recs, 1, NOW, &err);
+	ps_store_sym_get(s, "VOD.L", &r, &err);
+	tap_str(r.currency, "GBP", "a profile currency replaces GBp inferred");
+	recs[0] = quote("AAPL", 191, NOW - 5);
+	snprintf(recs[0].currency, sizeof(recs[0].currency), "USD");
+	recs[0].currency_src = PS_CCY_PROFILE;
+	ps_store_apply_batch(s, recs, 1, NOW, &err);
+	ps_store_sym_get(s, "AAPL", &r, &err);
+	tap_ok(strcmp(r.currency, "EUR") == 0 && r.currency_src == PS_CCY_USER,
+	       "a profile currency never replaces a user's");
+
+	tap_int(npoints(s, "VOD.L"), 1,
+	        "quote time 0 added no point (only the later quote did)");
+	ps_store_sym_get(s, "NOQ", &r, &err);
+	tap_ok(isnan(r.price) && npoints(s, "NOQ") == 0,
+	       "a NaN price adds no point");
+
+	/* Dedup by quote time. */
+	recs[0] = quote("BATCH", 102, NOW - 10);
+	tap_int(ps_store_apply_batch(s, recs, 1, NOW + 60, &err), 0,
+	        "the same quote time again");
+	tap_int(npoints(s, "BATCH"), 1, "... adds no second point");
+	ps_store_apply_batch(s, recs, 1, NOW + 61, &err);
+	tap_int(npoints(s, "BATCH"), 1, "... nor a third time");
+	ps_store_sym_get(s, "BATCH", &r, &err);
+	tap_int(r.updated_at, NOW + 61, "... but the record is refreshed");
+	recs[0] = quote("BATCH", 103, NOW + 50);
+	ps_store_apply_batch(s, recs, 1, NOW + 120, &err);
+	tap_int(npoints(s, "BATCH"), 2, "a new quote time adds a point");
+
+	tap_int(ps_store_apply_batch(s, recs, 0, NOW, &err), 0,
+	        "an empty batch is fine");
+	recs[0] = quote("BATCH", 1, NOW + 500);
+	recs[1] = quote("", 1, NOW + 500);
+	tap_int(ps_store_apply_batch(s, recs, 2, NOW + 500, &err), -1,
+	        "a batch with an empty symbol fails");
+	ps_store_sym_get(s, "BATCH", &r, &err);
+	tap_ok(r.price == 103 && npoints(s, "BATCH") == 2,
+	       "... and writes none of it");
+}
+
+static int
+check_points(struct ps_store *s, const char *sym, int64_t from, int64_t to,
+             size_t limit, const int64_t *want, size_t nwant, const char *name)
+{
+	struct ps_point *pts = NULL;
+	struct ps_err err = {0};
+	size_t n = 0, i;
+	int rc, ok;
+
+	rc = ps_store_history(s, sym, from, to, limit, &pts, &n, &err);
+	ok = rc == 1 && n == nwant;
+	for (i = 0; ok && i < n; i++)
+		ok = pts[i].time == want[i] && pts[i].price == want[i] / 10.0;
+	tap_ok(ok, "%s", name);
+	if (!ok) {
+		tap_diag("rc %d n %zu (%s)", rc, n, err.msg);
+		for (i = 0; i < n; i++)
+			tap_diag("  %lld %g", (long long)pts[i].time,
+			         pts[i].price);
+	}
+	free(pts);
+	return ok;
+}
+
+static void
+test_history(struct ps_store *s)
+{
+	const char *syms[] = {"H", "HA", "G", "ZZZZ"};
+	const int64_t all[] = {-5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100};
+	struct ps_symrec recs[11];
+	struct ps_point *pts = (struct ps_point *)1;
+	struct ps_err err = {0};
+	size_t i, n = 7;
+
+	add_syms(s, syms, 4);
+	for (i = 0; i < 11; i++)
+		recs[i] = quote("H", all[i] / 10.0, all[i]);
+	ps_store_apply_batch(s, recs, 11, NOW, &err);
+	for (i = 0; i < 11; i++)
+		recs[i] = quote(i % 2 ? "G" : "HA", 1, 1000 + (int64_t)i);
+	ps_store_apply_batch(s, recs, 11, NOW, &err);
+	for (i = 0; i < 11; i++)
+		recs[i] = quote("ZZZZ", all[i] / 10.0, all[i]);
+	ps_store_apply_batch(s, recs, 11, NOW, &err);
+
+	check_points(s, "H", INT64_MIN, INT64_MAX, SIZE_MAX, all, 11,
+	             "all points, oldest first");
+	check_points(s, "ZZZZ", INT64_MIN, INT64_MAX, SIZE_MAX, all, 11,
+	             "all points of the last symbol in the database");
+	check_points(s, "H", INT64_MIN, INT64_MAX, 3, all + 8, 3,
+	             "limit 3: the newest three, oldest first");
+	check_points(s, "ZZZZ", INT64_MIN, INT64_MAX, 2, all + 9, 2,
+	             "limit 2 on the last symbol");
+	check_points(s, "H", 25, 65, SIZE_MAX, all + 3, 4,
+	             "from 25 to 65: 30..60");
+	check_points(s, "H", 30, 60, SIZE_MAX, all + 3, 4,
+	             "from and to are inclusive");
+	check_points(s, "H", 30, 60, 2, all + 5, 2, "a range and a limit");
+	check_points(s, "H", INT64_MIN, 0, SIZE_MAX, all, 1,
+	             "a negative time sorts first");
+	check_points(s, "H", 101, INT64_MAX, SIZE_MAX, NULL, 0,
+	             "after the last point: none");
+	check_points(s, "H", INT64_MIN, -6, SIZE_MAX, NULL, 0,
+	             "before the first point: none");
+	check_points(s, "H", 60, 30, SIZE_MAX, NULL, 0, "from > to: none");
+	check_points(s, "H", INT64_MIN, INT64_MAX, 0, NULL, 0, "limit 0: none");
+	tap_int(ps_store_history(s, "NOPE", INT64_MIN, INT64_MAX, 10, &pts, &n,
+	                         &err),
+	        0, "history of an unknown symbol is 0");
+	tap_ok(pts == NULL && n == 0, "... with no points");
+	check_points(s, "BATCH", INT64_MIN, INT64_MAX, 0, NULL, 0,
+	             "a known symbol with limit 0 is still 1");
+}
+
+static void
+test_settings(struct ps_store *s)
+{
+	const char *keys[] = {"last_synced", "fx_rate", "absent", "fx_pair"};
+	const char *vals[] = {"2026-11-25T09:30:00Z", "0.7891", NULL, "USDGBP"};
+	const char *del[] = {NULL};
+	char *got[4] = {NULL}, *v = (char *)1;
+	struct ps_err err = {0};
+	size_t i;
+
+	tap_int(ps_store_setting_get(s, "last_synced", &v, &err), 0,
+	        "an absent setting is 0");
+	tap_ok(v == NULL, "... and NULL");
+	tap_int(ps_store_setting_put(s, "last_synced", "x", &err), 0, "put");
+	tap_int(ps_store_setting_get(s, "last_synced", &v, &err), 1, "get");
+	tap_str(v, "x", "... round trip");
+	free(v);
+	tap_int(ps_store_settings_put(s, keys, vals, 4, &err), 0,
+	        "put several in one transaction");
+	tap_int(ps_store_settings_get(s, keys, got, 4, &err), 0,
+	        "get several in one transaction");
+	tap_ok(got[0] && got[1] && !got[2] && got[3] &&
+	               strcmp(got[0], vals[0]) == 0 &&
+	               strcmp(got[1], vals[1]) == 0 &&
+	               strcmp(got[3], vals[3]) == 0,
+	       "... the values, NULL for the absent one");
+	for (i = 0; i < 4; i++)
+		free(got[i]);
+	tap_int(ps_store_settings_put(s, keys + 1, del, 1, &err), 0,
+	        "a NULL value deletes");
+	tap_int(ps_store_setting_get(s, "fx_rate", &v, &err), 0, "... gone");
+	tap_int(ps_store_setting_put(s, "fx_rate", NULL, &err), 0,
+	        "deleting an absent key is fine");
+	tap_int(ps_store_setting_put(s, "", "v", &err), -1,
+	        "an empty key is refused");
+	tap_int(ps_store_setting_put(s, "empty", "", &err), 0,
+	        "an empty value is stored");
+	ps_store_setting_get(s, "empty", &v, &err);
+	tap_str(v, "", "... and read back");
+	free(v);
+}
+
+static void
+test_requests(struct ps_store *s)
+{
+	struct ps_err err = {0};
+	char *day = NULL;
+	long c = -1;
+
+	tap_int(ps_store_requests_add(s, NOW, 0, &c, &err), 0, "read counter");
+	tap_int(c, 0, "... starts at 0");
+	ps_store_requests_add(s, NOW, 3, &c, &err);
+	tap_int(c, 3, "add 3");
+	ps_store_requests_add(s, NOW + 3600, 2, &c, &err);
+	tap_int(c, 5, "add 2 later the same day");
+	ps_store_requests_add(s, NOW + 3600, 0, &c, &err);
+	tap_int(c, 5, "delta 0 reads it");
+	ps_store_setting_get(s, "requests_day", &day, &err);
+	tap_str(day, "2026-11-25", "requests_day is the UTC day");
+	free(day);
+	ps_store_requests_add(s, NOW + DAY, 0, &c, &err);
+	tap_int(c, 0, "the next day reads 0");
+	ps_store_requests_add(s, NOW + DAY, 4, &c, &err);
+	tap_int(c, 4, "the next day counts from 0");
+	ps_store_setting_get(s, "requests_day", &day, &err);
+	tap_str(day, "2026-11-26", "requests_day rolled over");
+	free(day);
+	ps_store_requests_add(s, NOW, 0, &c, &err);
+	tap_int(c, 0, "the old day no longer counts");
+}
+
+/* Fills a 1 MiB map: every failed write is a clean PS_ESTORE and what was
+ * committed before stays readable. */
+static void
+test_map_full(const char *tmp)
+{
+	struct ps_store *s = NULL;
+	struct ps_symrec recs[50], r;
+	struct ps_err err = {0};
+	char *dir = path_join(tmp, "full");
+	size_t i, added = 0, n = 0;
+	int rc = 0, round;
+
+	if (ps_store_open(&s, dir, 1, &err) < 0) {
+		tap_ok(0, "open a 1 MiB store: %s", err.msg);
+		free(dir);
+		return;
+	}
+	for (round = 0; round < 10000 && rc == 0; round++) {
+		for (i = 0; i < 50; i++) {
+			char sym[16];
+
+			snprintf(sym, sizeof(sym), "S%05zu", added + i);
+			ps_symrec_init(&recs[i], sym);
+			snprintf(recs[i].name, sizeof(recs[i].name),
+			         "a long enough company name to fill pages %zu",
+			         added + i);
+		}
+		rc = ps_store_sym_add(s, recs, 50, &err);
+		if (rc == 0)
+			added += 50;
+	}
+	tap_int(rc, -1, "adding symbols to a 1 MiB map fails at last");
+	tap_diag("%zu symbols fit", added);
+	tap_int(err.code, PS_ESTORE, "... with PS_ESTORE");
+	tap_str(err.msg,
+	        "database full (map_size_mb = 1): raise map_size_mb in the "
+	        "config",
+	        "... saying what to do");
+	tap_int(ps_store_sym_count(s, &n, &err), 0, "the store still reads");
+	tap_int((long long)n, (long long)added,
+	        "... every committed batch is there, the failed one is not");
+	tap_int(ps_store_sym_get(s, "S00000", &r, &err), 1,
+	        "... the first symbol reads back");
+
+	/* History growth fills it as well; the record update goes too. */
+	rc = 0;
+	for (round = 0; round < 100000 && rc == 0; round++) {
+		for (i = 0; i < 50; i++)
+			recs[i] = quote("S00000", (double)round,
+			                (int64_t)round * 50 + (int64_t)i + 1);
+		rc = ps_store_apply_batch(s, recs, 50, NOW + round, &err);
+	}
+	tap_int(rc, -1, "history growth fails at last");
+	tap_ok(err.code == PS_ESTORE &&
+	               strstr(err.msg, "database full") != NULL,
+	       "... with database full (%s)", err.msg);
+	ps_store_sym_get(s, "S00000", &r, &err);
+	tap_int(r.updated_at, NOW + round - 2,
+	        "... the last committed batch is intact, the failed one "
+	        "absent");
+	tap_int(npoints(s, "S00000"), (long)(round - 1) * 50,
+	        "... history holds exactly the committed points");
+	ps_store_close(&s);
+	tap_int(ps_store_open(&s, dir, 1, &err), 0, "a full store reopens");
+	ps_store_sym_count(s, &n, &err);
+	tap_int((long long)n, (long long)added, "... with its data");
+	ps_store_close(&s);
+	free(dir);
+}
+
+struct worker {
+	struct ps_store *s;
+	int id, failures;
+};
+
+static void *
+worker_run(void *p)
+{
+	struct worker *w = p;
+	struct ps_symrec r;
+	struct ps_err err;
+	char sym[16];
+	int i;
+
+	snprintf(sym, sizeof(sym), "T%d", w->id);
+	ps_symrec_init(&r, sym);
+	if (ps_store_sym_add(w->s, &r, 1, &err) < 0)
+		w->failures++;
+	for (i = 1; i <= 40; i++) {
+		r = quote(sym, i, i);
+		if (ps_store_apply_batch(w->s, &r, 1, NOW, &err) < 0 ||
+		    ps_store_sym_get(w->s, sym, &r, &err) != 1 || r.price != i)
+			w->failures++;
+	}
+	return NULL;
+}
+
+static void
+test_threads(struct ps_store *s)
+{
+	struct worker w[4];
+	pthread_t t[4];
+	int i, started = 0, failures = 0;
+
+	for (i = 0; i < 4; i++) {
+		w[i] = (struct worker){.s = s, .id = i};
+		if (pthread_create(&t[i], NULL, worker_run, &w[i]) == 0)
+			started++;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		failures += w[i].failures;
+	}
+	tap_int(started, 4, "four threads share one store");
+	tap_int(failures, 0, "... every write and read succeeded");
+	tap_int(npoints(s, "T3"), 40, "... and every point is there");
+}
+
+/* The child writes batches forever, reporting each commit on a pipe. */
+static void
+crash_child(const char *dir, int fd)
+{
+	struct ps_store *s = NULL;
+	struct ps_symrec recs[20];
+	struct ps_err err;
+	int64_t i, j;
+
+	if (ps_store_open(&s, dir, 64, &err) < 0)
+		_exit(1);
+	for (i = 1;; i++) {
+		for (j = 0; j < 20; j++)
+			recs[j] = quote("K", (double)i, i * 20 + j);
+		if (ps_store_apply_batch(s, recs, 20, i, &err) < 0)
+			_exit(2);
+		if (write(fd, &i, sizeof(i)) != sizeof(i))
+			_exit(3);
+	}
+}
+
+static void
+test_crash(const char *tmp)
+{
+	struct ps_store *s = NULL;
+	struct ps_symrec r;
+	struct ps_err err = {0};
+	char *dir = path_join(tmp, "crash");
+	int64_t seen = 0, got;
+	int fds[2], status = 0;
+	const char *k[] = {"K"};
+	pid_t pid;
+
+	if (ps_store_open(&s, dir, 64, &err) < 0 || add_syms(s, k, 1) < 0 ||
+	    pipe(fds) < 0) {
+		tap_ok(0, "crash setup: %s", err.msg);
+		free(dir);
+		return;
+	}
+	ps_store_close(&s); /* the child opens its own env after fork */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		close(fds[0]);
+		crash_child(dir, fds[1]);
+	}
+	close(fds[1]);
+	while (seen < 30 && read(fds[0], &got, sizeof(got)) == sizeof(got))
+		seen = got;
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+	}
+	close(fds[0]);
+	tap_ok(seen >= 30, "the child committed %lld batches", (long long)seen);
+	tap_ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	       "the child was killed mid-write");
+	tap_int(ps_store_open(&s, dir, 64, &err), 0,
+	        "the store opens after the kill");
+	if (s == NULL) {
+		tap_diag("%s", err.msg);
+		free(dir);
+		return;
+	}
+	tap_int(ps_store_sym_get(s, "K", &r, &err), 1, "K reads back");
+	tap_ok(r.price >= (double)seen && r.updated_at >= seen,
+	       "... with at least the last reported commit (%g)", r.price);
+	tap_ok(npoints(s, "K") >= seen * 20 && npoints(s, "K") % 20 == 0,
+	       "... history holds whole batches only (%ld)", npoints(s, "K"));
+	r = quote("K", 1e6, INT64_MAX);
+	tap_int(ps_store_apply_batch(s, &r, 1, NOW, &err), 0,
+	        "a writer can write again (the dead writer's lock recovered)");
+	ps_store_close(&s);
+	free(dir);
+}
+
+int
+main(void)
+{
+	struct ps_store *s = NULL;
+	struct ps_err err = {0};
+	char *tmp = tap_tmpdir(), *dir;
+
+	if (!tap_ok(tmp != NULL, "temporary directory"))
+		return tap_done();
+	test_open_close(tmp);
+	test_schema(tmp);
+	dir = path_join(tmp, "main");
+	if (tap_int(ps_store_open(&s, dir, 64, &err), 0,
+	            "open the main store")) {
+		test_symbols(s);
+		test_remove(s);
+		test_apply(s);
+		test_history(s);
+		test_settings(s);
+		test_requests(s);
+		test_threads(s);
+		ps_store_close(&s);
+	} else {
+		tap_diag("%s", err.msg);
+	}
+	free(dir);
+	test_map_full(tmp);
+	test_crash(tmp);
+	tap_rmrf(tmp);
+	free(tmp);
+	return tap_done();
+}
