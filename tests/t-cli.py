@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""t-cli: the `pricesync` command line (SPEC §6): validation that writes
+nothing, add/remove/import/list/history/status, exit codes 0/1/2/3, config
+errors naming file, line and key."""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), "tests"))
+from pstest import (Fake, Workdir, by_symbol, diag, done, eq, need_cli, ok,
+                    scenario, events_ok, terminal)  # noqa: E402
+
+
+def symbols_of(w):
+    rc, doc, err = w.json("list", "--json")
+    return [r["symbol"] for r in (doc or {}).get("symbols", [])]
+
+
+def t_usage():
+    """usage errors exit 2, help and version exit 0"""
+    with Workdir() as w:
+        w.write_conf(fmp_base_url="http://127.0.0.1:9")
+        for args, name in ((["frobnicate"], "unknown command"),
+                           ([], "no command"),
+                           (["list", "--bogus"], "unknown option"),
+                           (["add"], "add without symbols"),
+                           (["history"], "history without a symbol"),
+                           (["import"], "import without a file"),
+                           (["add", "AAPL", "--quantity"], "option without its argument")):
+            rc, out, err = w.cli(*args)
+            eq(rc, 2, "%s exits 2" % name)
+            ok("pricesync:" in err, "%s says why on stderr" % name)
+        rc, out, err = w.cli("--help")
+        ok(rc == 0 and "usage:" in out and "import" in out, "--help")
+        rc, out, err = w.cli("sync", "--help")
+        ok(rc == 0 and "usage: pricesync sync" in out, "sync --help")
+        rc, out, err = w.cli("--version")
+        ok(rc == 0 and out.startswith("pricesync "), "--version")
+
+
+def t_symbols():
+    """invalid symbols are refused by name and nothing is written"""
+    with Workdir() as w:
+        w.write_conf(fmp_base_url="http://127.0.0.1:9")
+        rc, out, err = w.cli("add", "aapl", "vod.l", "^gspc", "BRK-B", "EURUSD=X")
+        eq(rc, 0, "valid symbols are added")
+        eq(symbols_of(w), ["AAPL", "BRK-B", "EURUSD=X", "VOD.L", "^GSPC"],
+           "symbols are upper-cased and listed sorted")
+        for bad in ("BAD SYM", "TOOLONGSYMBOLNAMEXXXXX", "A/B", "", "Ä"):
+            rc, out, err = w.cli("add", "MSFT", bad)
+            eq(rc, 1, "add %r exits 1" % bad)
+            # non-ASCII bytes are shown escaped, not sent to the terminal
+            ok(bad in err or (not bad.isascii() or bad == "")
+               and "invalid symbol" in err,
+               "the message names %r: %s" % (bad, err.strip()))
+        eq(symbols_of(w), ["AAPL", "BRK-B", "EURUSD=X", "VOD.L", "^GSPC"],
+           "nothing was written by the refused adds")
+        rc, out, err = w.cli("remove", "AAPL", "NOPE")
+        eq(rc, 1, "remove of an unknown symbol exits 1")
+        ok("NOPE" in err, "and names it")
+        ok("AAPL" in symbols_of(w), "and removes nothing")
+        rc, out, err = w.cli("add", "AAPL", "--quantity", "-1")
+        eq(rc, 1, "a negative quantity is refused")
+        rc, out, err = w.cli("add", "AAPL", "--currency", "DOLLARS")
+        eq(rc, 1, "a bad currency is refused")
+        ok("DOLLARS" in err, "and named")
+        rc, out, err = w.cli("add", "AAPL", "--quantity", "2.5", "--currency", "gbx")
+        eq(rc, 0, "quantity and GBX currency")
+        row = by_symbol(w.json("list", "--json")[1])["AAPL"]
+        eq(row["quantity"], 2.5, "quantity stored")
+        eq(row["currency"], "GBp", "GBX is taken as GBp")
+        rc, out, err = w.cli("remove", "aapl")
+        eq(rc, 0, "remove")
+        ok("AAPL" not in symbols_of(w), "removed")
+
+
+def t_import():
+    """import: header, comments, blanks; a bad line refuses the whole file"""
+    with Workdir() as w:
+        w.write_conf(fmp_base_url="http://127.0.0.1:9")
+        good = w.file("good.csv", "symbol,quantity,currency\n# a comment\n\n"
+                      "aapl,10\nVOD.L,200,GBp\r\nSAP.DE,,EUR\nMSFT\n")
+        rc, out, err = w.cli("import", good)
+        eq(rc, 0, "good file imported")
+        rows = by_symbol(w.json("list", "--json")[1])
+        eq(sorted(rows), ["AAPL", "MSFT", "SAP.DE", "VOD.L"], "four symbols")
+        eq(rows["AAPL"]["quantity"], 10, "quantity from the file")
+        eq(rows["SAP.DE"]["currency"], "EUR", "currency from the file")
+        eq(rows["MSFT"]["quantity"], None, "no quantity is null")
+        bad = w.file("bad.csv", "TSLA,1\nNVDA,2\nBAD SYM,3\nAMZN\n")
+        rc, out, err = w.cli("import", bad)
+        eq(rc, 1, "bad file exits 1")
+        ok("bad.csv:3" in err and "BAD SYM" in err,
+           "the message names the file, line and symbol: %s" % err.strip())
+        ok("TSLA" not in by_symbol(w.json("list", "--json")[1]),
+           "nothing from the bad file was written")
+        bad2 = w.file("bad2.csv", "TSLA,lots\n")
+        rc, out, err = w.cli("import", bad2)
+        ok(rc == 1 and "bad2.csv:1" in err and "lots" in err,
+           "a bad quantity names line and value")
+        rc, out, err = w.cli("import", os.path.join(w.path, "missing.csv"))
+        ok(rc == 1 and "missing.csv" in err, "a missing file is named")
+
+
+def t_config():
+    """unknown keys and bad values name file, line and key; nothing written"""
+    with Workdir() as w:
+        with open(w.conf, "w") as fh:
+            fh.write("# comment\n\nbatch_size = 50\nbogus_key = 1\n")
+        rc, out, err = w.cli("add", "AAPL")
+        eq(rc, 1, "unknown key exits 1")
+        ok(w.conf + ":4" in err and "bogus_key" in err,
+           "names file, line and key: %s" % err.strip())
+        ok(not os.path.exists(w.db), "no database was created")
+        with open(w.conf, "w") as fh:
+            fh.write("concurrency = 99\n")
+        rc, out, err = w.cli("list")
+        ok(rc == 1 and ":1" in err and "concurrency" in err and "99" in err,
+           "a bad value names line, key and value: %s" % err.strip())
+        with open(w.conf, "w") as fh:
+            fh.write("fmp_batch = sometimes\n")
+        rc, out, err = w.cli("sync", "--json")
+        ok(rc == 1 and "fmp_batch" in err, "bad fmp_batch refused")
+
+
+def t_no_key():
+    """no key and the real FMP: sync fails with config and says what to set"""
+    with Workdir() as w:
+        env_key = w.env.pop("FMP_API_KEY", None)
+        w.write_conf()
+        w.env.pop("FMP_BASE_URL", None)
+        rc, out, err = w.cli("sync", "--json")
+        eq(rc, 1, "exit 1")
+        ev = [json.loads(l) for l in out.splitlines() if l.strip()]
+        ok(len(ev) == 1 and ev[0]["type"] == "error" and ev[0]["code"] == "config",
+           "only the config error event: %s" % out.strip())
+        ok(ev and "fmp_api_key" in ev[0]["message"] and w.conf in ev[0]["message"],
+           "the message says which key to set in which file")
+        del env_key
+
+
+def t_sync_and_views():
+    """sync exit codes, list table, status, history JSON and CSV"""
+    with Fake() as fake, Workdir(fake) as w:
+        w.write_conf(batch_size=2)
+        rc, out, err = w.cli("status")
+        doc = json.loads(out)
+        ok(rc == 0 and doc["last_synced"] is None and doc["fx"] is None and
+           doc["last_result"] is None and doc["running"] is False,
+           "status before the first sync has nulls")
+        w.cli("add", "AAPL", "MSFT", "VOD.L", "--quantity", "3")
+        rc, out, err = w.cli("sync")  # not a terminal: NDJSON
+        ev = [json.loads(l) for l in out.splitlines()]
+        eq(rc, 0, "a clean sync exits 0")
+        events_ok(ev, "piped sync prints the NDJSON events")
+        eq(terminal(ev)["updated"], 3, "three updated")
+        fake.control({"drop": ["MSFT"]})
+        rc, ev, err = w.sync()
+        eq(rc, 3, "a sync with a failed symbol exits 3")
+        eq(terminal(ev)["failed_symbols"], ["MSFT"], "MSFT named")
+        rc, out, err = w.cli("list")
+        ok(rc == 0 and "VOD.L" in out.split("\n", 1)[1] and "SYMBOL" in out,
+           "list prints a table")
+        ok("not returned by FMP" in out, "the table shows the error")
+        rc, doc, err = w.json("history", "aapl")
+        ok(rc == 0 and doc["symbol"] == "AAPL" and len(doc["points"]) == 1,
+           "history JSON has one point")
+        rc, out, err = w.cli("history", "AAPL", "--csv")
+        lines = out.splitlines()
+        ok(rc == 0 and lines[0] == "time,price" and len(lines) == 2
+           and lines[1].startswith("2025-11-07T21:00:02Z,"), "history CSV")
+        rc, out, err = w.cli("history", "AAPL", "--from", "yesterday")
+        ok(rc == 1 and "yesterday" in err, "a bad --from is named")
+        rc, out, err = w.cli("history", "ZZZZ")
+        ok(rc == 1 and "ZZZZ" in err, "history of an unknown symbol fails")
+        rc, doc, err = w.json("status")
+        ok(doc["last_synced"] is not None and doc["symbols"] == 3 and
+           doc["last_result"]["failed_symbols"] == ["MSFT"]
+           and doc["requests_today"] >= 4, "status after syncs: %s" % doc)
+
+
+def main():
+    need_cli()
+    for fn in (t_usage, t_symbols, t_import, t_config, t_no_key,
+               t_sync_and_views):
+        scenario(fn)
+    return done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
