@@ -396,7 +396,7 @@ txn_abort:
 
 int
 ps_store_sym_set_currency(struct ps_store *s, const char *symbol,
-			  const char *ccy, struct ps_err *err)
+                          const char *ccy, struct ps_err *err)
 {
 	struct ps_symrec cur;
 	MDB_txn *txn;

@@ -381,6 +381,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *a):  # quiet: request lines carry the apikey
         pass
 
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes; without TCP_NODELAY the
+        # second waits for the client's delayed ACK (40 ms), a stall real
+        # FMP does not have and that would swamp the benchmark.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
     # ---- plumbing ----
     @property
     def fake(self):

@@ -294,7 +294,9 @@ test_apply(struct ps_store *s)
 {
 	const char *syms[] = {"BATCH", "ERR", "X.DE", "VOD.L", "NOQ"};
 	struct ps_symrec recs[6], r;
+	struct ps_point *pts = NULL;
 	struct ps_err err = {0};
+	size_t n = 0;
 
 	add_syms(s, syms, 5);
 	recs[0] = quote("ERR", 10, NOW - 100);
@@ -358,6 +360,20 @@ test_apply(struct ps_store *s)
 	tap_ok(strcmp(r.currency, "EUR") == 0 && r.currency_src == PS_CCY_USER,
 	       "a profile currency never replaces a user's");
 
+	tap_int(ps_store_sym_set_currency(s, "MSFT", "CAD", &err), 1,
+	        "set_currency replaces an inferred currency");
+	ps_store_sym_get(s, "MSFT", &r, &err);
+	tap_ok(strcmp(r.currency, "CAD") == 0 &&
+	               r.currency_src == PS_CCY_PROFILE,
+	       "... as a profile currency");
+	tap_int(ps_store_sym_set_currency(s, "AAPL", "USD", &err), 0,
+	        "set_currency leaves a user currency alone");
+	ps_store_sym_get(s, "AAPL", &r, &err);
+	tap_str(r.currency, "EUR", "... which stays");
+	tap_int(ps_store_sym_set_currency(s, "GONE", "USD", &err), 0,
+	        "set_currency on an absent symbol is 0");
+	tap_int(ps_store_sym_get(s, "GONE", &r, &err), 0, "... and adds none");
+
 	tap_int(npoints(s, "VOD.L"), 1,
 	        "quote time 0 added no point (only the later quote did)");
 	ps_store_sym_get(s, "NOQ", &r, &err);
@@ -369,6 +385,11 @@ test_apply(struct ps_store *s)
 	tap_int(ps_store_apply_batch(s, recs, 1, NOW + 60, &err), 0,
 	        "the same quote time again");
 	tap_int(npoints(s, "BATCH"), 1, "... adds no second point");
+	tap_ok(ps_store_history(s, "BATCH", INT64_MIN, INT64_MAX, 1, &pts, &n,
+	                        &err) == 1 &&
+	               n == 1 && pts[0].price == 101.25,
+	       "... and keeps the first point as it was");
+	free(pts);
 	ps_store_apply_batch(s, recs, 1, NOW + 61, &err);
 	tap_int(npoints(s, "BATCH"), 1, "... nor a third time");
 	ps_store_sym_get(s, "BATCH", &r, &err);

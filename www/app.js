@@ -202,7 +202,9 @@
 		} else if (S.elsewhere && !st.running) {
 			S.elsewhere = false;
 			setBusy(false);
-			if (st.last_result && JSON.stringify(st.last_result) !== JSON.stringify(prev && prev.last_result))
+			/* Its result, when the status shows a new one. */
+			if (st.last_result && (st.last_synced !== (prev && prev.last_synced) ||
+			    JSON.stringify(st.last_result) !== JSON.stringify(prev && prev.last_result)))
 				say('Sync finished: ' + resultText(st.last_result), st.last_result.failed ? 'warn' : 'ok');
 			else say('The sync ended.', 'warn');
 			S.wantPrices = true;

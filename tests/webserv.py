@@ -1,0 +1,701 @@
+"""webserv: the real web stack for end-to-end tests (python3 stdlib only).
+
+    with Stack(workdir, fake.url, server="nginx") as st:
+        st.base_url                      # "http://127.0.0.1:PORT"
+        st.sync_pid; st.kill_sync(9); st.restart_sync()
+        st.error_log_text()              # server error log + program logs
+        st.env                           # for the CLI, same config and db
+
+Stack writes a config (db in workdir, fmp_base_url = the fake, min_interval_s
+0 unless conf_extra says otherwise), starts ONE `sync` and one `sync-status`
+process with spawn-fcgi (no -F, `-n` so the pid is the program's and its
+stderr our log) on unix sockets in workdir, and nginx or Apache on a free
+127.0.0.1 port with a config generated FROM THE SHIPPED SNIPPET
+(etc/nginx-pricesync.conf, etc/apache-pricesync.conf): the install paths,
+the port and the sockets substituted, the www root = top_srcdir/www, and for
+every prefix other than "/" the same locations generated under it. It
+waits until each one accepts connections, and stops everything on exit,
+even on failure (and at interpreter exit, and on SIGTERM via pstest).
+
+Paths: top_builddir (cgi/sync, cgi/sync-status) and top_srcdir (etc/, www/)
+from the environment, as `make check` sets them.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pstest  # noqa: E402
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+APACHE = shutil.which("apache2") or "/usr/sbin/apache2"
+SPAWN = shutil.which("spawn-fcgi") or "/usr/bin/spawn-fcgi"
+APACHE_MODULES = "/usr/lib/apache2/modules"
+
+# What the shipped snippets say, replaced in the generated configs.
+INSTALL_WWW = "/usr/local/share/pricesync/www"
+INSTALL_SYNC_SOCK = "/run/pricesync/sync.sock"
+INSTALL_STATUS_SOCK = "/run/pricesync/sync-status.sock"
+INSTALL_LISTEN = "127.0.0.1:8080"
+
+_SCRUB = ("FMP_API_KEY", "FMP_BASE_URL", "PRICESYNC_CONFIG", "PRICESYNC_DB",
+          "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+          "all_proxy", "ALL_PROXY")
+
+
+def program(name):
+    return os.path.join(pstest.builddir, "cgi", name)
+
+
+def have_programs():
+    return all(os.access(program(n), os.X_OK) for n in ("sync", "sync-status"))
+
+
+def connectable(addr):
+    """True when a stream connection to addr (unix path or (host, port))
+    is accepted now."""
+    fam = socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.settimeout(1)
+    try:
+        s.connect(addr)
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def _blocks(text, start_re):
+    """The brace-balanced blocks (with their header line) in text whose
+    header matches start_re, in order."""
+    out = []
+    for m in re.finditer(start_re, text, re.M):
+        i = text.index("{", m.start())
+        depth = 0
+        for j in range(i, len(text)):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    out.append(text[m.start():j + 1])
+                    break
+    return out
+
+
+class Stack:
+    def __init__(self, workdir, fake_url, server="nginx", prefixes=("/",),
+                 key=None, conf_extra=None, timeout=30):
+        self.workdir = os.path.abspath(str(workdir))
+        self.fake_url = fake_url
+        self.server = server
+        self.prefixes = tuple(prefixes)
+        self.key = key
+        self.conf_extra = dict(conf_extra or {})
+        self.timeout = timeout
+        self.conf = os.path.join(self.workdir, "pricesync.conf")
+        self.db = os.path.join(self.workdir, "db")
+        self.sock = {"sync": os.path.join(self.workdir, "sync.sock"),
+                     "sync-status": os.path.join(self.workdir, "sync-status.sock")}
+        self.procs = {}
+        self.server_proc = None
+        self.port = None
+        self.base_url = None
+        self.sdir = os.path.join(self.workdir, server)
+        env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+        env["PRICESYNC_CONFIG"] = self.conf
+        env["PRICESYNC_DB"] = self.db
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+        env["TZ"] = "UTC"
+        self.env = env
+
+    # ---- life cycle ----
+    def __enter__(self):
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+    def start(self):
+        os.makedirs(self.sdir, exist_ok=True)
+        # The web server's workers (www-data for Apache) must reach the
+        # sockets and the www root.
+        os.chmod(self.workdir, 0o755)
+        self._write_conf()
+        for name in ("sync", "sync-status"):
+            self._start_program(name)
+        self.port = pstest.free_port()
+        self.base_url = "http://127.0.0.1:%d" % self.port
+        if self.server == "nginx":
+            self._start_nginx()
+        elif self.server == "apache":
+            self._start_apache()
+        else:
+            raise ValueError("server must be nginx or apache")
+        return self
+
+    def stop(self):
+        if self.server_proc is not None:
+            self._stop_proc(self.server_proc, signal.SIGTERM)
+            self.server_proc = None
+        for name in list(self.procs):
+            self._stop_proc(self.procs.pop(name), signal.SIGTERM)
+
+    @staticmethod
+    def _stop_proc(p, sig):
+        if p.poll() is None:
+            try:
+                p.send_signal(sig)
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+            except OSError:
+                pass
+        if p in pstest._live:
+            pstest._live.remove(p)
+
+    # ---- config and programs ----
+    def _write_conf(self):
+        keys = {"db_path": self.db, "fmp_base_url": self.fake_url,
+                "min_interval_s": 0}
+        if self.key is not None:
+            keys["fmp_api_key"] = self.key
+        keys.update(self.conf_extra)
+        with open(self.conf, "w") as fh:
+            fh.write("# written by tests/webserv.py\n")
+            for k, v in keys.items():
+                if v is not None:
+                    fh.write("%s = %s\n" % (k, v))
+
+    def _start_program(self, name):
+        sock = self.sock[name]
+        log = open(os.path.join(self.workdir, name + ".log"), "ab")
+        cmd = [SPAWN, "-n", "-s", sock, "-M", "0666", "--",
+               program(name)]
+        p = subprocess.Popen(cmd, env=self.env, stdin=subprocess.DEVNULL,
+                             stdout=log, stderr=log)
+        log.close()
+        pstest._live.append(p)
+        self.procs[name] = p
+
+        def up():
+            if p.poll() is not None:
+                return "dead"
+            return connectable(sock)
+
+        r = pstest.wait_for(up, self.timeout)
+        if r is not True:
+            raise RuntimeError("%s did not start (%s): %s"
+                               % (name, r or "timeout", self.error_log_text()[-2000:]))
+
+    @property
+    def sync_pid(self):
+        p = self.procs.get("sync")
+        return p.pid if p else None
+
+    def kill_sync(self, sig=signal.SIGKILL):
+        p = self.procs.get("sync")
+        if p is None:
+            return None
+        p.send_signal(sig)
+        try:
+            return p.wait(60)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def restart_sync(self):
+        p = self.procs.pop("sync", None)
+        if p is not None:
+            self._stop_proc(p, signal.SIGTERM)
+        self._start_program("sync")
+
+    # ---- the web servers ----
+    def _subst(self, text):
+        www = os.path.join(pstest.srcdir, "www")
+        return (text.replace(INSTALL_WWW, www)
+                .replace(INSTALL_SYNC_SOCK, self.sock["sync"])
+                .replace(INSTALL_STATUS_SOCK, self.sock["sync-status"])
+                .replace(INSTALL_LISTEN, "127.0.0.1:%d" % self.port))
+
+    def _nginx_server(self):
+        with open(os.path.join(pstest.srcdir, "etc", "nginx-pricesync.conf")) as fh:
+            snippet = self._subst(fh.read())
+        if self.prefixes == ("/",):
+            return snippet
+        server = _blocks(snippet, r"^\s*server\s*\{")[0]
+        locs = _blocks(server, r"^\s*location\s")
+        head = server[:server.index(locs[0])]
+        body = []
+        www = os.path.join(pstest.srcdir, "www")
+        for pre in self.prefixes:
+            for loc in locs:
+                if pre == "/":
+                    body.append(loc)
+                    continue
+                m = re.match(r"(\s*location\s+(=\s*)?)/(\S*)\s*\{", loc)
+                path = pre.rstrip("/") + "/" + m.group(3)
+                if m.group(3) == "":
+                    # The dashboard under the prefix: the same files.
+                    body.append("%s%s {\n\t\talias %s/;\n\t}"
+                                % (m.group(1), path, www))
+                else:
+                    body.append(m.group(1) + path + " " + loc[loc.index("{"):])
+        return head + "\n".join(body) + "\n}\n"
+
+    def _start_nginx(self):
+        d = self.sdir
+        for sub in ("tmp", "logs"):
+            os.makedirs(os.path.join(d, sub), exist_ok=True)
+        for f in ("fastcgi_params", "mime.types"):
+            shutil.copy(os.path.join("/etc/nginx", f), os.path.join(d, f))
+        conf = os.path.join(d, "nginx.conf")
+        user = "user root;\n" if os.geteuid() == 0 else ""
+        with open(conf, "w") as fh:
+            fh.write(user + (
+                "worker_processes 1;\n"
+                "pid %(d)s/nginx.pid;\n"
+                "error_log %(d)s/logs/error.log info;\n"
+                "events { worker_connections 256; }\n"
+                "http {\n"
+                "include mime.types;\n"
+                "default_type application/octet-stream;\n"
+                "access_log %(d)s/logs/access.log;\n"
+                "client_body_temp_path %(d)s/tmp/body;\n"
+                "fastcgi_temp_path %(d)s/tmp/fastcgi;\n"
+                "proxy_temp_path %(d)s/tmp/proxy;\n"
+                "uwsgi_temp_path %(d)s/tmp/uwsgi;\n"
+                "scgi_temp_path %(d)s/tmp/scgi;\n"
+                "gzip on;\n"
+                "gzip_types application/json application/x-ndjson;\n"
+                % {"d": d}) + self._nginx_server() + "}\n")
+        cmd = [NGINX, "-p", d + "/", "-c", conf, "-e", d + "/logs/error.log",
+               "-g", "daemon off;"]
+        self._start_server(cmd, os.path.join(d, "logs", "stderr.log"))
+
+    def _apache_vhost(self):
+        with open(os.path.join(pstest.srcdir, "etc", "apache-pricesync.conf")) as fh:
+            snippet = self._subst(fh.read())
+        if "/" not in self.prefixes:
+            raise ValueError("the Apache stack always serves '/'")
+        www = os.path.join(pstest.srcdir, "www")
+        extra = []
+        for pre in self.prefixes:
+            if pre == "/":
+                continue
+            p = pre.rstrip("/")
+            extra.append('Alias "%s/" "%s/"' % (p, www))
+            # The snippet's ProxyPass lines and Location blocks, in order,
+            # with the prefix put before their path.
+            for m in re.finditer(r'^[ \t]*ProxyPass\s[^\n]*|^[ \t]*<Location\s.*?</Location>',
+                                 snippet, re.M | re.S):
+                extra.append(re.sub(r'"/', '"%s/' % p, m.group(0), count=1))
+        if extra:
+            snippet = snippet.replace("</VirtualHost>",
+                                      "\n".join(extra) + "\n</VirtualHost>")
+        return snippet
+
+    def _start_apache(self):
+        d = self.sdir
+        mods = ["mpm_event", "authz_core", "mime", "dir", "alias", "headers",
+                "env", "proxy", "proxy_fcgi"]
+        lines = ["ServerRoot %s" % d, "ServerName 127.0.0.1",
+                 "DefaultRuntimeDir %s" % d, "PidFile %s/httpd.pid" % d,
+                 "ErrorLog %s/error.log" % d, "LogLevel warn",
+                 "TypesConfig /etc/mime.types"]
+        for m in mods:
+            lines.append("LoadModule %s_module %s/mod_%s.so"
+                         % (m, APACHE_MODULES, m))
+        if os.geteuid() == 0:
+            lines += ["User www-data", "Group www-data"]
+        lines += ["<Directory />", "Require all denied", "</Directory>",
+                  self._apache_vhost()]
+        conf = os.path.join(d, "httpd.conf")
+        with open(conf, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+        cmd = [APACHE, "-d", d, "-f", conf, "-DFOREGROUND"]
+        self._start_server(cmd, os.path.join(d, "stderr.log"))
+
+    def _start_server(self, cmd, logpath):
+        log = open(logpath, "ab")
+        env = dict(self.env)
+        env.setdefault("APACHE_RUN_DIR", self.sdir)
+        p = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL,
+                             stdout=log, stderr=log)
+        log.close()
+        pstest._live.append(p)
+        self.server_proc = p
+
+        def up():
+            if p.poll() is not None:
+                return "dead"
+            return connectable(("127.0.0.1", self.port))
+
+        r = pstest.wait_for(up, self.timeout)
+        if r is not True:
+            raise RuntimeError("%s did not start (%s): %s"
+                               % (self.server, r or "timeout",
+                                  self.error_log_text()[-3000:]))
+
+    # ---- logs ----
+    def error_log_text(self):
+        """Every log the stack wrote: the web server's error (and access)
+        logs, its stderr, and the programs' stderr."""
+        paths = []
+        for root, _dirs, files in os.walk(self.sdir):
+            paths += [os.path.join(root, f) for f in files
+                      if f.endswith(".log")]
+        paths += [os.path.join(self.workdir, n + ".log")
+                  for n in ("sync", "sync-status")]
+        out = []
+        for p in sorted(paths):
+            try:
+                with open(p, errors="replace") as fh:
+                    out.append("== %s\n%s" % (os.path.basename(p), fh.read()))
+            except OSError:
+                pass
+        return "\n".join(out)
+
+
+# ---- HTTP helpers for the tests ----
+import http.client  # noqa: E402
+import json  # noqa: E402
+import select  # noqa: E402
+import tempfile  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+
+def request(method, url, headers=None, timeout=30):
+    """(status, {lower-case header: value}, body bytes) of one request,
+    without any proxy; HEAD works."""
+    u = urlsplit(url)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    try:
+        path = u.path + ("?" + u.query if u.query else "")
+        c.request(method, path, headers=headers or {})
+        r = c.getresponse()
+        body = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, body
+    finally:
+        c.close()
+
+
+def jrequest(method, url, headers=None, timeout=30):
+    """request() with the body parsed as JSON (None when it is not)."""
+    st, h, body = request(method, url, headers, timeout)
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        doc = None
+    return st, h, doc
+
+
+class CurlStream:
+    """`curl -N -X POST url` in the background, its lines read one by one
+    with their arrival times (time.monotonic(), the clock of the fake's
+    /_stats log)."""
+
+    def __init__(self, url, headers=(), max_time=300):
+        fd, self.hfile = tempfile.mkstemp(prefix="ps-curl-")
+        os.close(fd)
+        cmd = ["curl", "-N", "-sS", "-X", "POST", "--max-time", str(max_time),
+               "-D", self.hfile, "--noproxy", "*"]
+        for h in headers:
+            cmd += ["-H", h]
+        self.p = subprocess.Popen(cmd + [url], stdout=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL)
+        pstest._live.append(self.p)
+        self.buf = b""
+        self.lines = []  # (time, text)
+        self.eof = False
+
+    def readline(self, timeout=60):
+        """The next (time, line) or None at the end or after timeout."""
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf and not self.eof:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.p.stdout], [], [], left)
+            if not r:
+                return None
+            chunk = os.read(self.p.stdout.fileno(), 65536)
+            if not chunk:
+                self.eof = True
+            self.buf += chunk
+        if b"\n" not in self.buf:
+            return None
+        t = time.monotonic()
+        line, self.buf = self.buf.split(b"\n", 1)
+        item = (t, line.decode("utf-8", "replace"))
+        self.lines.append(item)
+        return item
+
+    def read_all(self, timeout=120):
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if self.readline(max(0.01, end - time.monotonic())) is None:
+                if self.eof or time.monotonic() >= end:
+                    break
+        return self.lines
+
+    def events(self):
+        return pstest.parse_ndjson("\n".join(l for _, l in self.lines))
+
+    def status(self):
+        """The HTTP status (of the last response header block) or None."""
+        try:
+            with open(self.hfile) as fh:
+                codes = re.findall(r"^HTTP/\S+ (\d+)", fh.read(), re.M)
+            return int(codes[-1]) if codes else None
+        except OSError:
+            return None
+
+    def headers_text(self):
+        try:
+            with open(self.hfile) as fh:
+                return fh.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        if self.p.poll() is None:
+            self.p.kill()
+        self.p.wait()
+        self.p.stdout.close()
+        if self.p in pstest._live:
+            pstest._live.remove(self.p)
+        try:
+            os.unlink(self.hfile)
+        except OSError:
+            pass
+
+
+# ---- scenarios shared by t-nginx.py and t-apache.py ----
+SYMS = ["AAPL", "MSFT", "GOOGL", "NVDA", "TSLA", "AMZN"]
+
+
+def add_symbols(st, syms=SYMS):
+    rc, out, err = pstest.run_cli(["add"] + list(syms), st.env)
+    pstest.eq(rc, 0, "pricesync add %d symbols to the stack's db" % len(syms))
+    if rc != 0:
+        pstest.diag(err)
+
+
+def status_doc(st, prefix=""):
+    s, _h, doc = jrequest("GET", st.base_url + prefix + "/api/sync/status")
+    return doc if s == 200 else None
+
+
+def check_streaming(st, fake, tag):
+    """Acceptance 1: each line leaves before the next upstream answer."""
+    fake.control({"delay": 0.8})
+    fake.reset()
+    cs = CurlStream(st.base_url + "/api/sync")
+    try:
+        cs.read_all(120)
+    finally:
+        cs.close()
+    fake.control({"delay": 0})
+    evs = cs.events()
+    pstest.events_ok(evs, "%s: streamed events follow SPEC §4" % tag)
+    pstest.eq(cs.status(), 200, "%s: POST /api/sync answers 200" % tag)
+    hdr = cs.headers_text().lower()
+    pstest.ok("content-type: application/x-ndjson" in hdr,
+              "%s: Content-Type application/x-ndjson" % tag)
+    pstest.ok("cache-control: no-store" in hdr, "%s: Cache-Control no-store" % tag)
+    pstest.ok("content-length" not in hdr and "transfer-encoding: chunked" in hdr,
+              "%s: chunked, no Content-Length" % tag)
+    quotes = sorted((e for e in fake.stats()["log"]
+                     if e["path"] == "/stable/batch-quote"),
+                    key=lambda e: e["t_start"])
+    if not pstest.ok(len(quotes) == 3 and len(cs.lines) >= 5,
+                     "%s: 3 batches fetched, 5 lines received" % tag):
+        pstest.diag("quotes %r lines %r" % (quotes, cs.lines))
+        return
+    t_start_line = cs.lines[0][0]
+    pstest.ok(t_start_line < quotes[0]["t_end"],
+              "%s: the start line arrives before the first batch is answered "
+              "(%.3f s before)" % (tag, quotes[0]["t_end"] - t_start_line))
+    for k in (1, 2):
+        t = cs.lines[k][0]
+        pstest.ok(evs[k].get("type") == "progress" and t < quotes[k]["t_end"],
+                  "%s: progress %d arrives before batch %d is answered "
+                  "(%.3f s before)" % (tag, k, k + 1, quotes[k]["t_end"] - t))
+
+
+def check_one_process(st, fake, tag):
+    """Acceptance 3: 409 at once from the same process, running/progress,
+    and a kill -9 that leaves no sync 'running'."""
+    fake.control({"delay": 0.8})
+    pid = st.sync_pid
+    cs = CurlStream(st.base_url + "/api/sync")
+    try:
+        first = cs.readline(60)
+        pstest.ok(first and '"start"' in first[1], "%s: the sync started" % tag)
+        t0 = time.monotonic()
+        s, _h, doc = jrequest("POST", st.base_url + "/api/sync", timeout=30)
+        dt = time.monotonic() - t0
+        pstest.eq(s, 409, "%s: a second POST while a sync runs gets 409" % tag)
+        pstest.ok(dt < 1.0, "%s: ... within one second (%.3f s)" % (tag, dt))
+        pstest.eq((doc or {}).get("code"), "sync_in_progress",
+                  "%s: ... with code sync_in_progress" % tag)
+        pstest.eq(st.sync_pid, pid, "%s: ... from the same single process" % tag)
+        d = status_doc(st) or {}
+        pstest.eq(d.get("running"), True, "%s: status running while it runs" % tag)
+        pstest.ok(isinstance(d.get("progress"), dict) and
+                  d["progress"].get("type") in ("start", "progress"),
+                  "%s: status shows the progress (%r)" % (tag, d.get("progress")))
+        cs.read_all(120)
+    finally:
+        cs.close()
+    pstest.eq((cs.events() or [{}])[-1].get("type"), "complete",
+              "%s: the first sync completed" % tag)
+    d = pstest.wait_for(lambda: (status_doc(st) or {}).get("running") is False
+                        and status_doc(st), 10) or {}
+    pstest.eq(d.get("running"), False, "%s: running false after it ends" % tag)
+    pstest.ok(pstest.ISO_RE.match(str(d.get("last_synced"))),
+              "%s: last_synced set (%r)" % (tag, d.get("last_synced")))
+    # kill -9 in the middle of a sync
+    cs = CurlStream(st.base_url + "/api/sync")
+    try:
+        first = cs.readline(60)
+        pstest.ok(first and '"start"' in first[1], "%s: another sync started" % tag)
+        d = status_doc(st) or {}
+        pstest.eq(d.get("running"), True, "%s: running before the kill" % tag)
+        st.kill_sync(signal.SIGKILL)
+        cs.read_all(60)
+    finally:
+        cs.close()
+    d = pstest.wait_for(lambda: (status_doc(st) or {}).get("running") is False
+                        and status_doc(st), 10) or {}
+    pstest.eq(d.get("running"), False, "%s: running false after kill -9" % tag)
+    pstest.eq(d.get("progress"), None, "%s: no progress after kill -9" % tag)
+    st.restart_sync()
+    fake.control({"delay": 0})
+    cs = CurlStream(st.base_url + "/api/sync")
+    try:
+        cs.read_all(120)
+    finally:
+        cs.close()
+    evs = cs.events()
+    pstest.eq((evs or [{}])[-1].get("type"), "complete",
+              "%s: after a restart the next sync completes" % tag)
+
+
+def check_hangup(st, fake, tag):
+    """Acceptance 4: a client that leaves does not stop the sync."""
+    before = (status_doc(st) or {}).get("last_synced")
+    fake.control({"delay": 0.8})
+    cs = CurlStream(st.base_url + "/api/sync")
+    try:
+        first = cs.readline(60)
+        pstest.ok(first and '"start"' in first[1], "%s: sync started" % tag)
+    finally:
+        cs.close()  # hangs up after the first event
+
+    def moved():
+        d = status_doc(st) or {}
+        return (d.get("running") is False and d.get("last_synced")
+                and d.get("last_synced") != before and d)
+
+    d = pstest.wait_for(moved, 60)
+    fake.control({"delay": 0})
+    pstest.ok(d, "%s: after the client hung up the sync completed and "
+              "last_synced moved (%r -> %r)"
+              % (tag, before, (status_doc(st) or {}).get("last_synced")))
+    pstest.ok(pstest.wait_for(lambda: "sync complete" in st.error_log_text()
+                              .split("sync:")[-1], 10),
+              "%s: the sync program logged the completed sync" % tag)
+    pstest.eq(st.procs["sync"].poll(), None, "%s: the sync process lives on" % tag)
+
+
+def check_prefix(st, fake, prefix, tag):
+    s, _h, d = jrequest("GET", st.base_url + prefix + "/api/sync/status")
+    pstest.ok(s == 200 and isinstance(d, dict) and "running" in d,
+              "%s: %sapi/sync/status answers" % (tag, prefix + "/"))
+    s, _h, d = jrequest("GET", st.base_url + prefix + "/api/prices")
+    pstest.ok(s == 200 and isinstance(d, dict) and "symbols" in d,
+              "%s: %s/api/prices answers" % (tag, prefix))
+    s, _h, d = jrequest("GET", st.base_url + prefix + "/api/prices/AAPL/history")
+    pstest.ok(s == 200 and (d or {}).get("symbol") == "AAPL",
+              "%s: %s/api/prices/AAPL/history answers" % (tag, prefix))
+    cs = CurlStream(st.base_url + prefix + "/api/sync")
+    try:
+        cs.read_all(120)
+    finally:
+        cs.close()
+    pstest.eq((cs.events() or [{}])[-1].get("type"), "complete",
+              "%s: POST %s/api/sync streams a sync" % (tag, prefix))
+    if os.path.exists(os.path.join(pstest.srcdir, "www", "index.html")):
+        s, h, _b = request("GET", st.base_url + prefix + "/")
+        pstest.ok(s == 200 and "text/html" in h.get("content-type", ""),
+                  "%s: the dashboard at %s/" % (tag, prefix))
+    else:
+        pstest.skip("%s: the dashboard at %s/" % (tag, prefix), "no www/index.html yet")
+
+
+def check_basic_codes(st, tag):
+    b = st.base_url
+    s, h, d = jrequest("GET", b + "/api/sync")
+    pstest.ok(s == 405 and h.get("allow") == "POST" and
+              (d or {}).get("code") == "method_not_allowed",
+              "%s: GET /api/sync -> 405, Allow: POST" % tag)
+    s, h, d = jrequest("POST", b + "/api/sync/status")
+    pstest.ok(s == 405 and h.get("allow") == "GET, HEAD" and
+              (d or {}).get("code") == "method_not_allowed",
+              "%s: POST /api/sync/status -> 405, Allow: GET, HEAD" % tag)
+    s, h, d = jrequest("POST", b + "/api/sync",
+                       headers={"Origin": "http://evil.example"})
+    pstest.ok(s == 403 and (d or {}).get("code") == "forbidden_origin"
+              and h.get("content-type", "").startswith("application/json"),
+              "%s: a foreign Origin -> 403 forbidden_origin" % tag)
+    s, _h, d = jrequest("GET", b + "/api/nope")
+    pstest.ok(s == 404 and (d or {}).get("code") == "not_found",
+              "%s: unknown path -> 404 not_found" % tag)
+    s, _h, d = jrequest("GET", b + "/api/prices/NOSUCH/history")
+    pstest.ok(s == 404 and (d or {}).get("code") == "not_found",
+              "%s: unknown symbol -> 404 not_found" % tag)
+    for path in ("/api/sync/status", "/api/prices", "/api/prices/AAPL/history"):
+        s, h, body = request("GET", b + path)
+        et = h.get("etag", "")
+        pstest.ok(s == 200 and re.match(r'^"[0-9a-f]{16}"$', et) and
+                  h.get("cache-control") == "no-cache",
+                  "%s: %s has an ETag and no-cache (%s)" % (tag, path, et))
+        s2, h2, body2 = request("GET", b + path, headers={"If-None-Match": et})
+        pstest.ok(s2 == 304 and body2 == b"" and h2.get("etag") == et,
+                  "%s: %s If-None-Match -> 304, no body" % (tag, path))
+        s3, h3, body3 = request("HEAD", b + path)
+        pstest.ok(s3 == 200 and body3 == b"" and h3.get("etag") == et,
+                  "%s: HEAD %s: headers, no body" % (tag, path))
+
+
+def check_no_key(st, key, texts, tag):
+    """Acceptance 7: the key in no body, header or log line."""
+    leaks = [t[:200] for t in texts if key in t]
+    pstest.ok(not leaks, "%s: the API key is in no response seen (%d)"
+              % (tag, len(texts)))
+    for t in leaks[:3]:
+        pstest.diag("leak: " + t)
+    log = st.error_log_text()
+    pstest.ok(key not in log, "%s: the API key is in no server or program log" % tag)
+    for name, p in st.procs.items():
+        try:
+            with open("/proc/%d/cmdline" % p.pid, "rb") as fh:
+                argv = fh.read().decode(errors="replace")
+        except OSError:
+            argv = ""
+        pstest.ok(key not in argv, "%s: the key is not in %s's argv" % (tag, name))
