@@ -26,6 +26,22 @@ import pstest as T  # noqa: E402
 KEY = "K-bench"
 
 
+def underfilled(log, conc):
+    """Seconds, between the first request's start and the last one's end,
+    during which the fake had fewer than conc requests in flight: time the
+    client spent not asking (parsing, committing) rather than waiting."""
+    if not log:
+        return 0.0, 0.0
+    marks = sorted([(e["t_start"], 1) for e in log] + [(e["t_end"], -1) for e in log])
+    cur, last, under = 0, marks[0][0], 0.0
+    for t, d in marks:
+        if cur < conc:
+            under += t - last
+        cur += d
+        last = t
+    return under, marks[-1][0] - marks[0][0]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--builddir", default=os.getcwd())
@@ -69,6 +85,7 @@ def main():
             t.join()
         st = f.stats()
 
+    under, span = underfilled(st["log"], a.concurrency)
     ev = T.parse_ndjson(chunks.get("out", ""))
     term = T.terminal(ev)
     bad = T.check_events(ev)
@@ -86,6 +103,8 @@ def main():
         ("  user / sys", "%.3f / %.3f s" % (ru.ru_utime, ru.ru_stime), ""),
         ("peak RSS", "%d KiB" % ru.ru_maxrss, ""),
         ("max in flight", "%d" % st["max_in_flight"], "<= %d" % a.concurrency),
+        ("time < %d in flight" % a.concurrency,
+         "%.3f s of %.3f s" % (under, span), "small"),
         ("result", "%s updated=%s failed=%s" % (term.get("type"), term.get("updated"),
                                                term.get("failed")), "complete"),
     ]
@@ -103,6 +122,7 @@ def main():
             json.dump({"wall_s": wall, "floor_s": floor, "ratio": ratio,
                        "cpu_s": cpu, "maxrss_kib": ru.ru_maxrss,
                        "max_in_flight": st["max_in_flight"],
+                       "underfilled_s": under,
                        "requests": st["requests"], "rc": p.returncode}, fh)
     if term.get("type") != "complete" or p.returncode not in (0, 3):
         print("bench: the sync failed (exit %s): %s" % (p.returncode,

@@ -83,6 +83,8 @@
 	function resultText(r) {
 		var t = 'Updated ' + (r.updated || 0);
 		if (r.failed) t += ', ' + r.failed + ' failed';
+		var fs = r.failed_symbols || [];
+		if (fs.length && fs.length <= 5) t += ' (' + fs.join(', ') + ')';
 		if (r.fx_error) t += '. Exchange rate not updated: ' + r.fx_error;
 		return t;
 	}
@@ -292,7 +294,7 @@
 		if (num(s.quantity)) td.insertBefore(el('span', 'qty', fmtInt.format(s.quantity) + ' × '), td.firstChild);
 		td = cell(tr, 'c-upd', s.updated_at ? timeEl(s.updated_at) : 'never', 'Updated');
 		if (isFinite(qt) && Date.now() - qt > STALE_MS) {
-			var b = el('span', 'badge stale', 'stale');
+			var b = el('span', 'badge stale', 'stale: ' + ago(qt).replace(' ago', ' old'));
 			b.title = 'Quote from ' + new Date(qt).toLocaleString();
 			td.appendChild(b);
 			tr.classList.add('is-stale');

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""t-plans: every FMP plan (issue "upstream fidelity"): auto falls back to
+single mode on a plan without batch quotes and remembers it; free-plan
+symbols outside the sample fail alone; fmp_batch = batch says what to
+change; listing currencies from profiles; daily_request_limit."""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), "tests"))
+import pstest as T  # noqa: E402
+
+KEY = "K-plans"
+
+
+def case(f, symbols, **conf):
+    w = T.Workdir(f, api_key=KEY)
+    conf.setdefault("batch_size", 50)
+    conf.setdefault("concurrency", 4)
+    w.write_conf(**conf)
+    rc, out, err = w.import_symbols(symbols)
+    T.eq(rc, 0, "import %d symbols" % len(symbols))
+    return w
+
+
+def paths(stats):
+    return [e["path"] for e in stats["log"]]
+
+
+def t_starter_auto():
+    """starter plan, fmp_batch = auto: 120 symbols all updated in single mode"""
+    with T.Fake(key=KEY, plan="starter") as f:
+        w = case(f, T.syms("S", 120))
+        f.control({"delay": 0.02})
+        f.reset()
+        rc, ev, err = w.sync()
+        T.events_ok(ev, "events follow the rules")
+        t = T.terminal(ev)
+        T.eq((rc, t.get("type"), t.get("updated"), t.get("failed"), t.get("mode")),
+             (0, "complete", 120, 0, "single"), "complete, 120 updated, mode single")
+        st = f.stats()
+        T.ok(st["max_in_flight"] <= 4,
+             "never more than concurrency in flight (%d)" % st["max_in_flight"])
+        T.eq(len([e for e in ev if e["type"] == "progress"]), 3,
+             "progress still one event per batch_size symbols")
+        rc, doc, err = w.json("status")
+        T.eq(doc["last_result"]["mode"], "single", "status says mode single")
+        f.reset()
+        rc, ev, err = w.sync()
+        T.eq((rc, T.terminal(ev).get("mode")), (0, "single"), "next sync: single")
+        T.ok("/stable/batch-quote" not in paths(f.stats()),
+             "the next sync does not touch the batch endpoint")
+        w.close()
+
+
+def t_free():
+    """free plan: symbols outside the sample fail alone, the rest update"""
+    with T.Fake(key=KEY, plan="free") as f:
+        sample = ["AAPL", "MSFT", "NVDA", "VOD.L"]
+        others = ["ZZA", "ZZB", "ZZC"]
+        w = case(f, sample + others, batch_size=3)
+        rc, ev, err = w.sync()
+        T.events_ok(ev, "events follow the rules")
+        t = T.terminal(ev)
+        T.eq((rc, t.get("updated"), sorted(t.get("failed_symbols", []))),
+             (3, 4, others), "sample updated, the others failed alone")
+        rows = T.by_symbol(w.json("list", "--json")[1])
+        T.ok(all(rows[s]["error"] == "not in your FMP plan" for s in others),
+             "each says 'not in your FMP plan'")
+        T.ok(all(rows[s]["error"] is None and rows[s]["price"] for s in sample),
+             "the sample symbols have prices")
+        w.close()
+
+
+def t_batch_forced():
+    """fmp_batch = batch on a starter key: upstream_plan naming fmp_batch"""
+    with T.Fake(key=KEY, plan="starter") as f:
+        w = case(f, T.syms("S", 10), fmp_batch="batch")
+        rc, ev, err = w.sync()
+        T.events_ok(ev, "events follow the rules")
+        t = T.terminal(ev)
+        T.eq((rc, t.get("type"), t.get("code")), (1, "error", "upstream_plan"),
+             "error upstream_plan")
+        T.ok("fmp_batch" in t.get("message", ""), "message names fmp_batch: %s"
+             % t.get("message"))
+        w.close()
+
+
+def t_currencies():
+    """profiles: a .L listing in USD, a failed profile, EUR with EURGBP"""
+    with T.Fake(key=KEY) as f:
+        f.control({"profiles": {"VUSA.L": "USD", "SAP.DE": "EUR"},
+                   "rates": {"EURGBP": 0.85}})
+        w = case(f, ["VUSA.L", "SAP.DE", "AAPL"])
+        w.cli("add", "ISF.L", "--currency", "GBP")
+        rc, ev, err = w.sync()
+        T.eq(rc, 0, "sync complete")
+        rows = T.by_symbol(w.json("list", "--json")[1])
+        v = rows["VUSA.L"]
+        T.eq(v["currency"], "USD", ".L symbol whose profile says USD is USD")
+        T.ok(T.approx(v["price_gbp"], v["price"] * 0.7891), "valued price x USDGBP")
+        s = rows["SAP.DE"]
+        T.eq(s["currency"], "EUR", "EUR listing")
+        T.ok(T.approx(s["price_gbp"], s["price"] * 0.85), "valued with the stored EURGBP")
+        T.eq(rows["ISF.L"]["currency"], "GBP", "--currency wins over the suffix")
+        profiled = {x for e in f.stats()["log"] if e["path"] == "/stable/profile"
+                    for x in e["symbols"]}
+        T.ok("ISF.L" not in profiled and "AAPL" not in profiled,
+             "no profile call for a user currency or a plain ticker")
+        w.close()
+    with T.Fake(key=KEY) as f:
+        f.control({"profile_fail": True})
+        w = case(f, ["VOD.L"])
+        rc, ev, err = w.sync()
+        v = T.by_symbol(w.json("list", "--json")[1])["VOD.L"]
+        T.ok(rc == 0 and v["currency"] == "GBp" and T.approx(v["price_gbp"], v["price"] / 100),
+             "a failed profile falls back to the suffix rule (GBp / 100)")
+        f.control({"profile_fail": False, "profiles": {"VOD.L": "USD"}})
+        rc, out, err = w.cli("add", "VOD.L", "--refresh-profile")
+        v = T.by_symbol(w.json("list", "--json")[1])["VOD.L"]
+        T.ok(rc == 0 and v["currency"] == "USD",
+             "add --refresh-profile reads the profile now (%s %s)" % (rc, err.strip()))
+        w.close()
+
+
+def t_daily_limit():
+    """daily_request_limit = 10: 600 tickers stop before the first request"""
+    with T.Fake(key=KEY) as f:
+        w = case(f, T.syms("S", 600), daily_request_limit=10, fmp_batch="batch")
+        f.reset()
+        rc, ev, err = w.sync()
+        T.eq([e["type"] for e in ev], ["error"], "only an error event, no start")
+        t = T.terminal(ev)
+        T.eq((rc, t.get("code")), (1, "upstream_quota"), "upstream_quota")
+        msg = t.get("message", "")
+        T.ok("13" in msg and "10" in msg, "says it needs 13 and 10 are left: %s" % msg)
+        T.eq(f.stats()["requests"], 0, "no upstream request was made")
+        w.close()
+        w = case(f, T.syms("S", 400), daily_request_limit=10, fmp_batch="batch")
+        rc, ev, err = w.sync()
+        T.eq((rc, T.terminal(ev).get("type")), (0, "complete"), "400 symbols (9 requests) run")
+        rc, doc, err = w.json("status")
+        T.eq(doc["requests_today"], 9, "status counts 9 requests today")
+        rc, ev, err = w.sync()
+        t = T.terminal(ev)
+        T.ok(rc == 1 and t.get("code") == "upstream_quota" and "1 of" in t.get("message", ""),
+             "a second sync would pass the limit: %s" % t.get("message"))
+        w.close()
+
+
+def main():
+    T.need_cli()
+    for fn in (t_starter_auto, t_free, t_batch_forced, t_currencies, t_daily_limit):
+        T.scenario(fn)
+    return T.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
