@@ -23,7 +23,7 @@
 #define HISTORY_LIMIT_MAX 100000
 
 typedef char *(*view_fn)(struct web_req *r, struct ps_store *s,
-			 struct ps_err *err);
+                         struct ps_err *err);
 
 static char *
 view_status(struct web_req *r, struct ps_store *s, struct ps_err *err)
@@ -39,8 +39,7 @@ view_prices(struct web_req *r, struct ps_store *s, struct ps_err *err)
 
 /* A from/to parameter: 0 (absent: *t unchanged, or parsed), -1 with err. */
 static int
-time_param(struct web_req *r, const char *name, int64_t *t,
-	   struct ps_err *err)
+time_param(struct web_req *r, const char *name, int64_t *t, struct ps_err *err)
 {
 	char v[64];
 	int rc = web_query(r, name, v, sizeof(v));
@@ -49,9 +48,9 @@ time_param(struct web_req *r, const char *name, int64_t *t,
 		return 0;
 	if (rc < 0 || ps_isotime_parse(v, t) < 0)
 		return ps_err_set(err, PS_EBAD_REQUEST,
-				  "bad parameter %s: want an ISO 8601 UTC time "
-				  "like 2026-11-25T09:30:00Z or a date",
-				  name);
+		                  "bad parameter %s: want an ISO 8601 UTC time "
+		                  "like 2026-11-25T09:30:00Z or a date",
+		                  name);
 	return 0;
 }
 
@@ -66,12 +65,11 @@ limit_param(struct web_req *r, size_t *limit, struct ps_err *err)
 		return 0;
 	errno = 0;
 	n = rc > 0 ? strtol(v, &end, 10) : 0;
-	if (rc < 0 || !v[0] || *end || errno || n < 1 ||
-	    n > HISTORY_LIMIT_MAX)
+	if (rc < 0 || !v[0] || *end || errno || n < 1 || n > HISTORY_LIMIT_MAX)
 		return ps_err_set(err, PS_EBAD_REQUEST,
-				  "bad parameter limit: want a whole number "
-				  "from 1 to %d",
-				  HISTORY_LIMIT_MAX);
+		                  "bad parameter limit: want a whole number "
+		                  "from 1 to %d",
+		                  HISTORY_LIMIT_MAX);
 	*limit = (size_t)n;
 	return 0;
 }
@@ -90,7 +88,7 @@ view_history(struct web_req *r, struct ps_store *s, struct ps_err *err)
 		return NULL;
 	if (from > to) {
 		ps_err_set(err, PS_EBAD_REQUEST,
-			   "bad parameters from and to: from is after to");
+		           "bad parameters from and to: from is after to");
 		return NULL;
 	}
 	if (ps_symbol_normalize(raw, sym, err) < 0) {
@@ -107,9 +105,9 @@ static const struct route {
 	int n;
 	view_fn view;
 } routes[] = {
-	{{"sync", "status"}, 2, view_status},
-	{{"prices"}, 1, view_prices},
-	{{"prices", "*", "history"}, 3, view_history},
+        {{"sync", "status"}, 2, view_status},
+        {{"prices"}, 1, view_prices},
+        {{"prices", "*", "history"}, 3, view_history},
 };
 
 static void
@@ -128,8 +126,8 @@ handle(struct web_req *r, void *arg)
 			rt = &routes[i];
 	if (!rt) {
 		web_errorf(r, PS_ENOT_FOUND, NULL,
-			   "no such path: try .../sync/status, .../prices "
-			   "or .../prices/SYMBOL/history");
+		           "no such path: try .../sync/status, .../prices "
+		           "or .../prices/SYMBOL/history");
 		return;
 	}
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
@@ -141,7 +139,7 @@ handle(struct web_req *r, void *arg)
 	if (!body) {
 		if (err.code != PS_ENOT_FOUND && err.code != PS_EBAD_REQUEST)
 			web_log(PROG, "%s: %s", ps_code_name(err.code),
-				err.msg);
+			        err.msg);
 		web_error(r, &err, NULL);
 		return;
 	}

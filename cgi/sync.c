@@ -25,9 +25,9 @@
 /* One streamed answer: the headers go out with the first event. */
 struct stream {
 	struct web_req *r;
-	int started;	   /* a start event was sent */
-	int refused;	   /* the first event was an error: not started */
-	long retry_after;  /* of a refused cooldown */
+	int started;      /* a start event was sent */
+	int refused;      /* the first event was an error: not started */
+	long retry_after; /* of a refused cooldown */
 	long updated, failed;
 };
 
@@ -45,9 +45,9 @@ on_event(const struct ps_event *ev, void *arg)
 		}
 		st->started = 1;
 		web_begin(st->r, 200,
-			  "Content-Type: application/x-ndjson\r\n"
-			  "Cache-Control: no-store\r\n"
-			  "X-Accel-Buffering: no\r\n");
+		          "Content-Type: application/x-ndjson\r\n"
+		          "Cache-Control: no-store\r\n"
+		          "X-Accel-Buffering: no\r\n");
 	}
 	if (ev->type == PS_EV_COMPLETE || ev->type == PS_EV_ERROR) {
 		st->updated = ev->updated;
@@ -76,7 +76,7 @@ admit(struct web_req *r, struct web_core *core)
 
 	if (!web_path_ends(r, pat, 1)) {
 		web_errorf(r, PS_ENOT_FOUND, NULL,
-			   "no such path: this program answers POST .../sync");
+		           "no such path: this program answers POST .../sync");
 		return NULL;
 	}
 	if (strcmp(web_method(r), "POST") != 0) {
@@ -84,10 +84,10 @@ admit(struct web_req *r, struct web_core *core)
 		return NULL;
 	}
 	if (!web_origin_ok(web_param(r, "HTTP_ORIGIN"),
-			   web_param(r, "HTTP_HOST"))) {
+	                   web_param(r, "HTTP_HOST"))) {
 		web_errorf(r, PS_EFORBIDDEN_ORIGIN, NULL,
-			   "a page from another site may not start a sync "
-			   "(Origin does not match Host)");
+		           "a page from another site may not start a sync "
+		           "(Origin does not match Host)");
 		return NULL;
 	}
 	s = web_core_store(core, &err);
@@ -101,14 +101,14 @@ log_end(const struct stream *st, int rc, const struct ps_err *err)
 {
 	if (st->refused)
 		web_log(PROG, "sync refused: %s: %s", ps_code_name(err->code),
-			err->msg);
+		        err->msg);
 	else if (rc == 0)
 		web_log(PROG, "sync complete: %ld updated, %ld failed%s",
-			st->updated, st->failed,
-			st->r->gone ? " (the client had left)" : "");
+		        st->updated, st->failed,
+		        st->r->gone ? " (the client had left)" : "");
 	else
 		web_log(PROG, "sync stopped: %s: %s", ps_code_name(err->code),
-			err->msg);
+		        err->msg);
 }
 
 static void
@@ -132,7 +132,8 @@ handle(struct web_req *r, void *arg)
 	if (st.started)
 		return;
 	if (!st.refused && err.code == PS_OK)
-		ps_err_set(&err, PS_EINTERNAL, "the sync ended without an event");
+		ps_err_set(&err, PS_EINTERNAL,
+		           "the sync ended without an event");
 	if (err.code == PS_ECOOLDOWN && err.retry_after < st.retry_after)
 		err.retry_after = st.retry_after;
 	web_error(r, &err, NULL);

@@ -169,7 +169,7 @@ parse_path(struct web_req *r)
 		if (r->nsegs == WEB_MAX_SEGS) {
 			/* Keep the last segments: routing looks at those. */
 			memmove(r->segs, r->segs + 1,
-				sizeof(r->segs[0]) * (WEB_MAX_SEGS - 1));
+			        sizeof(r->segs[0]) * (WEB_MAX_SEGS - 1));
 			r->nsegs--;
 		}
 		r->segs[r->nsegs++] = seg;
@@ -290,7 +290,7 @@ web_begin(struct web_req *r, int status, const char *headers)
 
 	r->started = 1;
 	snprintf(line, sizeof(line), "Status: %d %s\r\n", status,
-		 reason(status));
+	         reason(status));
 	web_write(r, line, strlen(line));
 	if (headers)
 		web_write(r, headers, strlen(headers));
@@ -329,14 +329,15 @@ is_head(const struct web_req *r)
 
 /* Status, headers and a complete body with its Content-Length. */
 static void
-send_body(struct web_req *r, int status, const char *headers,
-	  const char *body, size_t n)
+send_body(struct web_req *r, int status, const char *headers, const char *body,
+          size_t n)
 {
 	struct ps_buf h = {0};
 	int head = is_head(r);
 
 	/* A 304 carries no length: it would describe the 200's body. */
-	if ((status != 304 && ps_buf_printf(&h, "Content-Length: %zu\r\n", n) < 0) ||
+	if ((status != 304 &&
+	     ps_buf_printf(&h, "Content-Length: %zu\r\n", n) < 0) ||
 	    ps_buf_puts(&h, headers ? headers : "") < 0) {
 		web_begin(r, 500, NULL);
 		goto buf_free;
@@ -353,8 +354,8 @@ void
 web_error(struct web_req *r, const struct ps_err *err, const char *headers)
 {
 	static const char oom[] = "{\"type\":\"error\",\"code\":"
-				  "\"out_of_memory\",\"message\":"
-				  "\"out of memory\"}\n";
+	                          "\"out_of_memory\",\"message\":"
+	                          "\"out of memory\"}\n";
 	struct ps_buf h = {0}, b = {0};
 	char *json = ps_error_json(err);
 	int status = web_status_for(err->code);
@@ -362,7 +363,7 @@ web_error(struct web_req *r, const struct ps_err *err, const char *headers)
 	if (!json || ps_buf_puts(&b, json) < 0 || ps_buf_puts(&b, "\n") < 0)
 		goto oom;
 	if (ps_buf_puts(&h, "Content-Type: application/json\r\n"
-			    "Cache-Control: no-store\r\n") < 0)
+	                    "Cache-Control: no-store\r\n") < 0)
 		goto oom;
 	if (err->code == PS_ECOOLDOWN && err->retry_after > 0 &&
 	    ps_buf_printf(&h, "Retry-After: %ld\r\n", err->retry_after) < 0)
@@ -373,7 +374,7 @@ web_error(struct web_req *r, const struct ps_err *err, const char *headers)
 	goto bufs_free;
 oom:
 	send_body(r, 500, "Content-Type: application/json\r\n", oom,
-		  sizeof(oom) - 1);
+	          sizeof(oom) - 1);
 bufs_free:
 	ps_buf_free(&h);
 	ps_buf_free(&b);
@@ -382,7 +383,7 @@ bufs_free:
 
 void
 web_errorf(struct web_req *r, enum ps_code code, const char *headers,
-	   const char *fmt, ...)
+           const char *fmt, ...)
 {
 	struct ps_err err = {0};
 	va_list ap;
@@ -401,7 +402,7 @@ web_method_not_allowed(struct web_req *r, const char *allow)
 
 	snprintf(h, sizeof(h), "Allow: %s\r\n", allow);
 	web_errorf(r, PS_EMETHOD, h, "method %s not allowed here; use %s",
-		   web_method(r), allow);
+	           web_method(r), allow);
 }
 
 /* ---- ETag ---- */
@@ -453,9 +454,9 @@ web_json_cached(struct web_req *r, const char *body)
 	}
 	web_etag(b.data, b.len, etag);
 	snprintf(h, sizeof(h),
-		 "Content-Type: application/json\r\n"
-		 "Cache-Control: no-cache\r\nETag: %s\r\n",
-		 etag);
+	         "Content-Type: application/json\r\n"
+	         "Cache-Control: no-cache\r\nETag: %s\r\n",
+	         etag);
 	if (web_etag_matches(web_param(r, "HTTP_IF_NONE_MATCH"), etag))
 		send_body(r, 304, h + strcspn(h, "\n") + 1, "", 0);
 	else
@@ -470,7 +471,7 @@ buf_free:
  * ("" when none). 0, or -1 when it does not fit. */
 static int
 split_hostport(const char *s, size_t len, char *name, size_t nn, char *port,
-	       size_t pn)
+               size_t pn)
 {
 	const char *colon = NULL;
 	size_t hl;
@@ -523,9 +524,9 @@ web_origin_ok(const char *origin, const char *host)
 	hp = sep + 3;
 	len = strcspn(hp, "/?#");
 	if (split_hostport(hp, len, oname, sizeof(oname), oport,
-			   sizeof(oport)) < 0 ||
+	                   sizeof(oport)) < 0 ||
 	    split_hostport(host, strlen(host), hname, sizeof(hname), hport,
-			   sizeof(hport)) < 0)
+	                   sizeof(hport)) < 0)
 		return 0;
 	if (strcasecmp(oname, hname) != 0)
 		return 0;
@@ -556,7 +557,7 @@ web_core_init(struct web_core *c, const char *prog)
 	}
 	c->conf_ok = 1;
 	if (ps_store_open(&c->store, c->conf.db_path, c->conf.map_size_mb,
-			  &err) < 0)
+	                  &err) < 0)
 		web_log(prog, "%s (will retry on the next request)", err.msg);
 	return 0;
 }
@@ -571,9 +572,8 @@ web_core_store(struct web_core *c, struct ps_err *err)
 		return NULL;
 	}
 	pthread_mutex_lock(&c->mu);
-	if (!c->store &&
-	    ps_store_open(&c->store, c->conf.db_path, c->conf.map_size_mb,
-			  err) < 0)
+	if (!c->store && ps_store_open(&c->store, c->conf.db_path,
+	                               c->conf.map_size_mb, err) < 0)
 		web_log(c->prog, "%s", err->msg);
 	s = c->store;
 	pthread_mutex_unlock(&c->mu);
@@ -601,7 +601,7 @@ serve(const struct web_app *app, void *fcgi)
 	r.fcgi = fcgi;
 	if (parse_path(&r) < 0)
 		web_errorf(&r, PS_EBAD_REQUEST, NULL,
-			   "the request path is not a valid URL path");
+		           "the request path is not a valid URL path");
 	else
 		app->handle(&r, app->arg);
 	if (!r.started)
@@ -615,9 +615,9 @@ run_cgi(const struct web_app *app)
 {
 	if (!getenv("REQUEST_METHOD")) {
 		fprintf(stderr,
-			"%s: a FastCGI program: run it under spawn-fcgi, "
-			"systemd or a web server (see pricesync-fcgi(8))\n",
-			app->name);
+		        "%s: a FastCGI program: run it under spawn-fcgi, "
+		        "systemd or a web server (see pricesync-fcgi(8))\n",
+		        app->name);
 		return 2;
 	}
 	serve(app, NULL);
@@ -637,7 +637,7 @@ static int
 wait_conn(struct pool *p)
 {
 	struct pollfd fds[2] = {{.fd = 0, .events = POLLIN},
-				{.fd = p->wake[0], .events = POLLIN}};
+	                        {.fd = p->wake[0], .events = POLLIN}};
 
 	for (;;) {
 		if (poll(fds, 2, -1) < 0) {
@@ -679,10 +679,10 @@ worker(void *arg)
 			/* Shutting down, or the socket broke: either way this
 			 * process is done; tell the main thread. */
 			if (poll(&(struct pollfd){.fd = p->wake[0],
-						  .events = POLLIN},
-				 1, 0) == 0) {
+			                          .events = POLLIN},
+			         1, 0) == 0) {
 				web_log(p->app->name, "accept failed: %s",
-					strerror(errno));
+				        strerror(errno));
 				kill(getpid(), SIGTERM);
 			}
 			break;
@@ -734,7 +734,7 @@ run_fcgi(const struct web_app *app)
 	while (sigwait(&set, &sig) != 0)
 		;
 	web_log(app->name, "signal %d: stopping after the requests in hand",
-		sig);
+	        sig);
 	FCGX_ShutdownPending();
 	if (write(p.wake[1], "x", 1) < 0)
 		web_log(app->name, "wake-up pipe: %s", strerror(errno));

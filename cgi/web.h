@@ -27,11 +27,11 @@
 /* One request. Owned by the accept loop; a handler borrows it until it
  * returns. */
 struct web_req {
-	const char *prog;     /* the program's name, for logs */
-	void *fcgi;	      /* FCGX_Request *, or NULL in plain CGI */
-	int gone;	      /* a write failed: the client left; drop output */
-	int started;	      /* the headers were sent */
-	char *path;	      /* decoded copy of REQUEST_URI's path */
+	const char *prog; /* the program's name, for logs */
+	void *fcgi;       /* FCGX_Request *, or NULL in plain CGI */
+	int gone;         /* a write failed: the client left; drop output */
+	int started;      /* the headers were sent */
+	char *path;       /* decoded copy of REQUEST_URI's path */
 	const char *segs[WEB_MAX_SEGS]; /* its non-empty segments, in path */
 	int nsegs;
 };
@@ -39,7 +39,7 @@ struct web_req {
 /* What a program's main hands to web_run. */
 struct web_app {
 	const char *name; /* "sync", "sync-status" */
-	int threads;	  /* workers in FastCGI mode */
+	int threads;      /* workers in FastCGI mode */
 	void (*handle)(struct web_req *r, void *arg);
 	void *arg;
 };
@@ -79,8 +79,7 @@ const char *web_method(const struct web_req *r);
 int web_path_ends(const struct web_req *r, const char *const *pat, int n);
 /* The value of query parameter name, percent-decoded, in out (size n).
  * 1 when present, 0 when absent, -1 when too long or badly encoded. */
-int web_query(const struct web_req *r, const char *name, char *out,
-	      size_t n);
+int web_query(const struct web_req *r, const char *name, char *out, size_t n);
 
 /* Writes the status line and headers (each "Name: value\r\n" in headers,
  * which may be NULL) and the blank line. */
@@ -97,10 +96,10 @@ int web_status_for(enum ps_code code);
  * web_status_for(err->code) and the extra headers (may be NULL);
  * Retry-After is added for a cooldown with retry_after > 0. */
 void web_error(struct web_req *r, const struct ps_err *err,
-	       const char *headers);
+               const char *headers);
 /* web_error with a code and a printf message. */
 void web_errorf(struct web_req *r, enum ps_code code, const char *headers,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* 405 method_not_allowed with Allow: allow. */
 void web_method_not_allowed(struct web_req *r, const char *allow);
 
@@ -124,6 +123,6 @@ int web_cmdline(const char *prog, int argc, char **argv);
 
 /* One line on stderr: "PROG: message". */
 void web_log(const char *prog, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -642,9 +642,25 @@ int
 ps_store_apply_batch(struct ps_store *s, const struct ps_symrec *recs, size_t n,
                      int64_t now, struct ps_err *err)
 {
+	return ps_store_apply_batch_with(s, recs, n, now, NULL, NULL, 0, 0,
+	                                 err);
+}
+
+static int setting_write(struct ps_store *s, MDB_txn *txn, const char *key,
+                         const char *val, struct ps_err *err);
+static int requests_bump(struct ps_store *s, MDB_txn *txn, int64_t now,
+                         long delta, long *count, struct ps_err *err);
+
+int
+ps_store_apply_batch_with(struct ps_store *s, const struct ps_symrec *recs,
+                          size_t n, int64_t now, const char *const *keys,
+                          const char *const *vals, size_t nkv, long requests,
+                          struct ps_err *err)
+{
 	struct ps_symrec cur;
 	MDB_txn *txn;
 	size_t i;
+	long count;
 	int found;
 
 	if (txn_begin(s, 0, &txn, err) < 0)
@@ -664,6 +680,12 @@ ps_store_apply_batch(struct ps_store *s, const struct ps_symrec *recs, size_t n,
 		              recs[i].price, err) < 0)
 			goto txn_abort;
 	}
+	for (i = 0; i < nkv; i++)
+		if (setting_write(s, txn, keys[i], vals[i], err) < 0)
+			goto txn_abort;
+	if (requests != 0 &&
+	    requests_bump(s, txn, now, requests, &count, err) < 0)
+		goto txn_abort;
 	return txn_commit(s, txn, err);
 txn_abort:
 	mdb_txn_abort(txn);
@@ -947,30 +969,44 @@ strings_free:
 	return ret;
 }
 
-int
-ps_store_requests_add(struct ps_store *s, int64_t now, long delta, long *count,
-                      struct ps_err *err)
+/* Adds delta to the count of now's UTC day inside txn (a new day starts
+ * from 0); delta 0 only reads. */
+static int
+requests_bump(struct ps_store *s, MDB_txn *txn, int64_t now, long delta,
+              long *count, struct ps_err *err)
 {
 	char iso[PS_ISOTIME_LEN], num[32];
-	MDB_txn *txn;
 
 	ps_isotime_fmt(now, iso);
 	iso[10] = '\0'; /* "YYYY-MM-DD" */
-	if (txn_begin(s, delta == 0 ? MDB_RDONLY : 0, &txn, err) < 0)
-		return -1;
 	if (requests_read(s, txn, iso, count, err) < 0)
-		goto txn_abort;
-	if (delta == 0) {
-		mdb_txn_abort(txn);
+		return -1;
+	if (delta == 0)
 		return 0;
-	}
 	*count += delta;
 	if (*count < 0)
 		*count = 0;
 	snprintf(num, sizeof(num), "%ld", *count);
 	if (setting_write(s, txn, REQ_DAY_KEY, iso, err) < 0 ||
 	    setting_write(s, txn, REQ_COUNT_KEY, num, err) < 0)
+		return -1;
+	return 0;
+}
+
+int
+ps_store_requests_add(struct ps_store *s, int64_t now, long delta, long *count,
+                      struct ps_err *err)
+{
+	MDB_txn *txn;
+
+	if (txn_begin(s, delta == 0 ? MDB_RDONLY : 0, &txn, err) < 0)
+		return -1;
+	if (requests_bump(s, txn, now, delta, count, err) < 0)
 		goto txn_abort;
+	if (delta == 0) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
 	return txn_commit(s, txn, err);
 txn_abort:
 	mdb_txn_abort(txn);

@@ -24,7 +24,7 @@ struct ps_store; /* opaque; owned by whoever opened it */
  * at dir with a map of map_size_mb. Checks the schema version. *sp is set
  * only on success. */
 int ps_store_open(struct ps_store **sp, const char *dir, long map_size_mb,
-		  struct ps_err *err);
+                  struct ps_err *err);
 /* Closes and sets *sp to NULL; safe twice and on NULL. */
 void ps_store_close(struct ps_store **sp);
 /* The directory it was opened on (owned by the store). */
@@ -34,29 +34,29 @@ const char *ps_store_dir(const struct ps_store *s);
 
 /* 1 and *out filled when found, 0 when not, -1 on error. */
 int ps_store_sym_get(struct ps_store *s, const char *symbol,
-		     struct ps_symrec *out, struct ps_err *err);
+                     struct ps_symrec *out, struct ps_err *err);
 
 /* Adds the symbols (already normalised) in one transaction. For a symbol
  * already present, only quantity (if not NaN in recs[i]) and currency (if
  * recs[i].currency_src == PS_CCY_USER) are updated; prices stay. */
-int ps_store_sym_add(struct ps_store *s, const struct ps_symrec *recs,
-		     size_t n, struct ps_err *err);
+int ps_store_sym_add(struct ps_store *s, const struct ps_symrec *recs, size_t n,
+                     struct ps_err *err);
 
 /* Deletes the symbols and their history in one transaction. If one is not
  * present, nothing is deleted and -1 with PS_EINVALID names it. */
 int ps_store_sym_remove(struct ps_store *s, const char *const *symbols,
-			size_t n, struct ps_err *err);
+                        size_t n, struct ps_err *err);
 
 /* All records sorted by symbol, in *out (malloc'd array, caller frees with
  * free(); NULL when *n is 0). */
 int ps_store_sym_list(struct ps_store *s, struct ps_symrec **out, size_t *n,
-		      struct ps_err *err);
+                      struct ps_err *err);
 
 /* Stores ccy as symbol's currency from its profile (PS_CCY_PROFILE),
  * unless the user set one. 1 when stored, 0 when the symbol is absent or
  * has a user currency, -1 on error. */
 int ps_store_sym_set_currency(struct ps_store *s, const char *symbol,
-			      const char *ccy, struct ps_err *err);
+                              const char *ccy, struct ps_err *err);
 
 /* Number of symbols (for the status). */
 int ps_store_sym_count(struct ps_store *s, size_t *n, struct ps_err *err);
@@ -71,7 +71,15 @@ int ps_store_sym_count(struct ps_store *s, size_t *n, struct ps_err *err);
  * A profile currency (currency_src PS_CCY_PROFILE in recs[i]) replaces an
  * inferred one. */
 int ps_store_apply_batch(struct ps_store *s, const struct ps_symrec *recs,
-			 size_t n, int64_t now, struct ps_err *err);
+                         size_t n, int64_t now, struct ps_err *err);
+
+/* ps_store_apply_batch, and in the same transaction the settings
+ * keys[i] = vals[i] (NULL deletes) and `requests` added to the day's
+ * request count: one commit (one fsync) per batch. */
+int ps_store_apply_batch_with(struct ps_store *s, const struct ps_symrec *recs,
+                              size_t n, int64_t now, const char *const *keys,
+                              const char *const *vals, size_t nkv,
+                              long requests, struct ps_err *err);
 
 /* ---- history ---- */
 
@@ -85,30 +93,30 @@ struct ps_point {
  * frees). Returns 1 when the symbol exists, 0 (and no points) when it does
  * not, -1 on error. */
 int ps_store_history(struct ps_store *s, const char *symbol, int64_t from,
-		     int64_t to, size_t limit, struct ps_point **out,
-		     size_t *n, struct ps_err *err);
+                     int64_t to, size_t limit, struct ps_point **out, size_t *n,
+                     struct ps_err *err);
 
 /* ---- settings: short string values under string keys ---- */
 
 /* 1 with *val a malloc'd copy (caller frees), 0 when absent, -1 on error. */
 int ps_store_setting_get(struct ps_store *s, const char *key, char **val,
-			 struct ps_err *err);
+                         struct ps_err *err);
 /* Puts (val non-NULL) or deletes (val NULL) one key; one transaction. */
-int ps_store_setting_put(struct ps_store *s, const char *key,
-			 const char *val, struct ps_err *err);
+int ps_store_setting_put(struct ps_store *s, const char *key, const char *val,
+                         struct ps_err *err);
 /* Puts several keys in one transaction; vals[i] NULL deletes keys[i]. */
 int ps_store_settings_put(struct ps_store *s, const char *const *keys,
-			  const char *const *vals, size_t n,
-			  struct ps_err *err);
+                          const char *const *vals, size_t n,
+                          struct ps_err *err);
 
 /* Reads several settings in ONE read transaction (a consistent snapshot):
  * vals[i] is a malloc'd copy or NULL when absent; caller frees each. */
 int ps_store_settings_get(struct ps_store *s, const char *const *keys,
-			  char **vals, size_t n, struct ps_err *err);
+                          char **vals, size_t n, struct ps_err *err);
 
 /* Adds delta to the request counter of the UTC day of `now` (resetting it on
  * a new day) and returns the new count in *count; delta 0 just reads it. */
 int ps_store_requests_add(struct ps_store *s, int64_t now, long delta,
-			  long *count, struct ps_err *err);
+                          long *count, struct ps_err *err);
 
 #endif

@@ -35,6 +35,7 @@
 enum job_kind { JOB_BATCH, JOB_SINGLE, JOB_PROFILE, JOB_FX, JOB_RATE };
 
 struct job {
+	struct job *prev, *next; /* run->jobs: every job not yet done */
 	enum job_kind kind;
 	size_t batch; /* JOB_BATCH, JOB_SINGLE, JOB_PROFILE */
 	size_t sym;   /* JOB_SINGLE, JOB_PROFILE: index into run->res */
@@ -69,6 +70,8 @@ struct run {
 	size_t nbatches;
 	size_t next_batch;  /* first batch not yet sent */
 	size_t outstanding; /* jobs handed to fetch and not done */
+	struct job *jobs;   /* those jobs, owned here: a stopped run frees
+	                       the ones fetch never finished */
 	int single;         /* quotes one symbol per request from now on */
 
 	long batches_done, updated, failed;
@@ -149,6 +152,18 @@ needs_rate(const char *ccy)
 	       strcmp(ccy, "GBP") != 0 && strcmp(ccy, "GBp") != 0;
 }
 
+static void
+job_free(struct run *r, struct job *j)
+{
+	if (j->prev != NULL)
+		j->prev->next = j->next;
+	else
+		r->jobs = j->next;
+	if (j->next != NULL)
+		j->next->prev = j->prev;
+	free(j);
+}
+
 static int
 queue(struct run *r, const char *url, struct job *j, struct ps_err *err)
 {
@@ -161,11 +176,16 @@ queue(struct run *r, const char *url, struct job *j, struct ps_err *err)
 		r->first_round_marked++;
 	}
 	rc = ps_fetch_add(r->f, url, j, err);
-	if (rc == 0)
-		r->outstanding++;
-	else
+	if (rc < 0) {
 		free(j);
-	return rc;
+		return -1;
+	}
+	r->outstanding++;
+	j->next = r->jobs;
+	if (r->jobs != NULL)
+		r->jobs->prev = j;
+	r->jobs = j;
+	return 0;
 }
 
 static int
@@ -310,40 +330,48 @@ record_requests(struct run *r)
 	return ps_store_requests_add(r->s, time(NULL), delta, &now_count, NULL);
 }
 
+/* The batch's quotes, the progress readers see and the request count go
+ * in one transaction: one commit, one fsync, per batch. */
 static int
 finish_batch(struct run *r, size_t bi)
 {
 	struct batch *b = &r->batches[bi];
 	struct ps_event ev = {.type = PS_EV_PROGRESS};
+	const char *key = "progress";
+	const char **bad = r->failed_syms + r->nfailed;
 	struct ps_err err;
-	const char **bad;
+	long requests = ps_fetch_requests(r->f) - r->requests_recorded;
 	size_t i, nbad = 0;
+	char *line;
+	int rc;
 
-	if (ps_store_apply_batch(r->s, &r->res[b->first], b->count, time(NULL),
-	                         &err) < 0)
-		return stop(r, err.code, err.msg);
-	record_requests(r);
-	bad = r->failed_syms + r->nfailed;
-	for (i = 0; i < b->count; i++) {
-		if (r->res[b->first + i].error[0] == '\0') {
-			r->updated++;
-			continue;
-		}
-		bad[nbad++] = r->res[b->first + i].symbol;
-	}
-	r->nfailed += nbad;
-	r->failed += (long)nbad;
+	for (i = 0; i < b->count; i++)
+		if (r->res[b->first + i].error[0] != '\0')
+			bad[nbad++] = r->res[b->first + i].symbol;
 	r->batches_done++;
 	ev.batch = r->batches_done;
 	ev.batches = (long)r->nbatches;
-	ev.done = r->updated + r->failed;
 	ev.total = (long)r->n;
-	ev.updated = r->updated;
-	ev.failed = r->failed;
+	ev.updated = r->updated + (long)(b->count - nbad);
+	ev.failed = r->failed + (long)nbad;
+	ev.done = ev.updated + ev.failed;
 	ev.error = b->error[0] ? b->error : NULL;
 	ev.failed_symbols = bad;
 	ev.n_failed_symbols = nbad;
-	emit(r, &ev);
+	line = ps_event_json(&ev);
+	if (line == NULL)
+		return stop(r, PS_ENOMEM, "out of memory");
+	rc = ps_store_apply_batch_with(
+	        r->s, &r->res[b->first], b->count, time(NULL), &key,
+	        (const char *const *)&line, 1, requests, &err);
+	free(line);
+	if (rc < 0)
+		return stop(r, err.code, err.msg);
+	r->requests_recorded += requests;
+	r->nfailed += nbad;
+	r->updated = ev.updated;
+	r->failed = ev.failed;
+	r->cb(&ev, r->arg);
 	return 0;
 }
 
@@ -559,7 +587,7 @@ on_done(const struct ps_fetch_res *res, void *arg)
 	if (top_up(r, &err) < 0)
 		stop(r, err.code, err.msg);
 free_job:
-	free(j);
+	job_free(r, j);
 	return r->stopped;
 }
 
@@ -858,6 +886,8 @@ static void
 run_free(struct run *r)
 {
 	ps_fetch_free(r->f);
+	while (r->jobs != NULL)
+		job_free(r, r->jobs);
 	free(r->res);
 	free(r->batches);
 	free(r->failed_syms);

@@ -18,7 +18,8 @@ import { spawn } from 'node:child_process';
 import { readFileSync, statSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const require = createRequire(new URL('./node/package.json', import.meta.url));
+const nodeDir = process.env.PS_NODE_DIR || new URL('./node/', import.meta.url).pathname;
+const require = createRequire(join(nodeDir, 'package.json'));
 const { chromium } = require('playwright-core');
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
@@ -218,7 +219,7 @@ test('acceptance 2: "N minutes ago" and a conditional status poll every 60 s', a
 });
 
 test('acceptance 3: a sync started by the CLI shows as running within one poll', async () => {
-	await fake({ delay: 0.6 });
+	await fake({ delay: 0.8 });
 	const page = await newPage({ clock: true });
 	await load(page);
 	const s0 = statusReqs(page).length;
@@ -251,7 +252,8 @@ test('acceptance 4: 409, 429, error event, network failure, 403', async () => {
 	await page.click('#sync');
 	ok((await post).status() === 409, 'a second sync answers 409');
 	await until(async () => (await texts(page)).some((t) => /already running/.test(t)), 5000, '409 text').catch(() => {});
-	ok((await texts(page)).some((t) => /^A sync is already running/.test(t)), '409 shows "A sync is already running"', JSON.stringify(await texts(page)));
+	const t409 = (await texts(page)).find((t) => /^A sync is already running/.test(t));
+	ok(t409, `409 shows its message ("${t409}")`, JSON.stringify(await texts(page)));
 	await page.waitForFunction(() => document.getElementById('sync').disabled);
 	ok(true, 'after a 409 the page follows the running sync');
 	await job.done;
@@ -267,7 +269,7 @@ test('acceptance 4: 409, 429, error event, network failure, 403', async () => {
 	const r200 = (await resp).status();
 	await enabled(page);
 	const txt = await progressText(page);
-	ok(r200 === 200 && /^Sync failed: \S/.test(txt) && !/upstream_auth$/.test(txt), 'an error event shows its message', `${r200} ${txt}`);
+	ok(r200 === 200 && /^Sync failed: \S/.test(txt) && !/upstream_auth$/.test(txt), `an error event shows its message ("${txt}")`, `${r200} ${txt}`);
 	await fake({ key: null });
 
 	// A network failure.
@@ -288,7 +290,7 @@ test('acceptance 4: 409, 429, error event, network failure, 403', async () => {
 	await page.click('#sync');
 	const st403 = (await r403).status();
 	await enabled(page);
-	if (st403 === 403) ok(/^Refused \(forbidden_origin\)/.test(await progressText(page)), '403 shows its message', await progressText(page));
+	if (st403 === 403) ok(/^Refused \(forbidden_origin\)/.test(await progressText(page)), `403 shows its message ("${await progressText(page)}")`, await progressText(page));
 	else out({ skip: '403 shows its message', reason: `could not forge Origin (answer ${st403})` });
 	await page.unroute('**/api/sync');
 	await page.context().close();
@@ -302,8 +304,10 @@ test('acceptance 4: 409, 429, error event, network failure, 403', async () => {
 	const resp429 = await r429;
 	await enabled(page);
 	const ra = resp429.headers()['retry-after'];
-	const m = /^Synced too recently: try again in (\d+) seconds?\.$/.exec(await progressText(page));
-	ok(resp429.status() === 429 && m && +m[1] === +ra, '429 shows the wait from Retry-After', `${resp429.status()} ${ra} ${await progressText(page)}`);
+	const wait = +ra < 120 ? `${ra} second${+ra === 1 ? '' : 's'}` : `${Math.ceil(ra / 60)} minute${Math.ceil(ra / 60) === 1 ? '' : 's'}`;
+	ok(resp429.status() === 429 && ra > 0 && (await progressText(page)) === `Synced too recently: try again in ${wait}.`,
+		`429 shows the wait from Retry-After ("${await progressText(page)}")`, `${resp429.status()} ${ra} ${await progressText(page)}`);
+	await page.screenshot({ path: join(cfg.artifacts, 'desktop-429.png') });
 	const prefix = new URL(cfg.base2).pathname;
 	ok(page.reqs.every((r) => r.url().startsWith('data:') || new URL(r.url()).pathname.startsWith(prefix)), `under the prefix ${prefix} every URL stays relative to the page`);
 	await page.context().close();

@@ -12,7 +12,7 @@ Usage:
 
 Listens on 127.0.0.1 (port 0 = a free one), writes the port number to F
 (atomically: a temp file renamed) once it accepts connections, and stops
-cleanly on SIGTERM or SIGINT. HTTP/1.1 with keep-alive and an exact
+cleanly on SIGTERM or SIGINT, or when its parent process goes away. HTTP/1.1 with keep-alive and an exact
 Content-Length on every answer; one thread per connection.
 
 Upstream endpoints (every one checks `apikey` when a key is configured):
@@ -696,8 +696,10 @@ def main():
     with open(tmp, "w") as fh:
         fh.write("%d\n" % srv.server_address[1])
     os.rename(tmp, args.ready_file)
+    parent = os.getppid()
     while not fake.stop.wait(0.1):
-        pass
+        if os.getppid() != parent:  # the test died (even of SIGKILL): go too
+            break
     srv.shutdown()
     srv.server_close()
     return 0

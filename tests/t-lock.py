@@ -91,7 +91,9 @@ def test_second_sync_refused():
                  [("error", "sync_in_progress")],
                  "second sync prints only a sync_in_progress error")
             T.events_ok(ev, "second sync: events follow the rules")
-            T.ok(took < 1.0, "it answered at once (%.2f s)" % took)
+            # a wrapper (valgrind) adds its own start-up time
+            limit = 1.0 + (5.0 if T.wrapper() else 0.0)
+            T.ok(took < limit, "it answered at once (%.2f s)" % took)
             rc, stt, err = w.json("status")
             T.eq((stt or {}).get("running"), True, "status: running while it runs")
             T.ok(((stt or {}).get("progress") or {}).get("type") in ("start", "progress"),

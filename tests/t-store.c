@@ -748,6 +748,45 @@ test_crash(const char *tmp)
 	free(dir);
 }
 
+static void
+test_apply_with(struct ps_store *s)
+{
+	struct ps_symrec r;
+	struct ps_err err;
+	const char *key = "progress", *val = "{\"type\":\"progress\"}";
+	char *got = NULL;
+	long before = 0, after = 0;
+	int64_t now = 1795599000;
+
+	ps_symrec_init(&r, "WITH");
+	ps_store_sym_add(s, &r, 1, &err);
+	ps_store_requests_add(s, now, 0, &before, &err);
+	r.price = 12.5;
+	r.quote_time = 1762549202;
+	tap_int(ps_store_apply_batch_with(s, &r, 1, now, &key, &val, 1, 3,
+	                                  &err),
+	        0, "apply_batch_with commits quotes, a setting and requests");
+	ps_store_requests_add(s, now, 0, &after, &err);
+	tap_int(after - before, 3, "the request count moved by 3");
+	tap_int(ps_store_setting_get(s, "progress", &got, &err), 1,
+	        "the setting is there");
+	tap_str(got, val, "with its value");
+	free(got);
+	ps_store_sym_get(s, "WITH", &r, &err);
+	tap_dbl(r.price, 12.5, "and the quote");
+	/* An empty key fails the whole transaction: the quote stays out. */
+	key = "";
+	r.price = 99;
+	r.quote_time = 1762549999;
+	tap_int(ps_store_apply_batch_with(s, &r, 1, now, &key, &val, 1, 5,
+	                                  &err),
+	        -1, "a bad setting fails the batch");
+	ps_store_requests_add(s, now, 0, &before, &err);
+	tap_int(before, after, "and the request count did not move");
+	ps_store_sym_get(s, "WITH", &r, &err);
+	tap_dbl(r.price, 12.5, "nor the quote");
+}
+
 int
 main(void)
 {
@@ -768,6 +807,7 @@ main(void)
 		test_history(s);
 		test_settings(s);
 		test_requests(s);
+		test_apply_with(s);
 		test_threads(s);
 		ps_store_close(&s);
 	} else {

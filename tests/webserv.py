@@ -111,7 +111,6 @@ class Stack:
         self.sdir = os.path.join(self.workdir, server)
         env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
         env["PRICESYNC_CONFIG"] = self.conf
-        env["PRICESYNC_DB"] = self.db
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
         env["TZ"] = "UTC"
         self.env = env
@@ -423,9 +422,11 @@ class CurlStream:
         for h in headers:
             cmd += ["-H", h]
         self.p = subprocess.Popen(cmd + [url], stdout=subprocess.PIPE,
-                                  stdin=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
         pstest._live.append(self.p)
         self.buf = b""
+        self.hdr_text = None  # kept once closed
         self.lines = []  # (time, text)
         self.eof = False
 
@@ -464,14 +465,12 @@ class CurlStream:
 
     def status(self):
         """The HTTP status (of the last response header block) or None."""
-        try:
-            with open(self.hfile) as fh:
-                codes = re.findall(r"^HTTP/\S+ (\d+)", fh.read(), re.M)
-            return int(codes[-1]) if codes else None
-        except OSError:
-            return None
+        codes = re.findall(r"^HTTP/\S+ (\d+)", self.headers_text(), re.M)
+        return int(codes[-1]) if codes else None
 
     def headers_text(self):
+        if self.hdr_text is not None:
+            return self.hdr_text
         try:
             with open(self.hfile) as fh:
                 return fh.read()
@@ -485,6 +484,7 @@ class CurlStream:
         self.p.stdout.close()
         if self.p in pstest._live:
             pstest._live.remove(self.p)
+        self.hdr_text = self.headers_text()
         try:
             os.unlink(self.hfile)
         except OSError:

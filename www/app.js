@@ -14,7 +14,7 @@
 		status: null, etag: null, pricesEtag: null,
 		streaming: false,	/* this page's own POST is running */
 		elsewhere: false,	/* status says a sync runs that is not ours */
-		lastPoll: 0, timer: 0, wantPrices: false
+		lastPoll: 0, timer: 0, seq: 0, wantPrices: false
 	};
 
 	/* ---- formatting ---- */
@@ -130,7 +130,8 @@
 				return 'A sync is already running' + (msg ? ': ' + msg : '.');
 			if (res.status === 429) {
 				var wait = parseInt(res.headers.get('Retry-After'), 10);
-				return 'Synced too recently' + (wait >= 0 ? ': try again in ' + plural(wait, 'second') : '') + '.';
+				return 'Synced too recently' + (wait >= 0 ? ': try again in ' +
+					(wait < 120 ? plural(wait, 'second') : plural(Math.ceil(wait / 60), 'minute')) : '') + '.';
 			}
 			if (res.status === 403)
 				return 'Refused (' + (code || 'forbidden') + '): ' + (msg || 'this page may not start a sync.');
@@ -208,7 +209,7 @@
 			if (st.last_result && (st.last_synced !== (prev && prev.last_synced) ||
 			    JSON.stringify(st.last_result) !== JSON.stringify(prev && prev.last_result)))
 				say('Sync finished: ' + resultText(st.last_result), st.last_result.failed ? 'warn' : 'ok');
-			else say('The sync ended.', 'warn');
+			else say('The other sync stopped before it completed.', 'warn');
 			S.wantPrices = true;
 		}
 		if (!prev || prev.last_synced !== st.last_synced || JSON.stringify(prev.fx) !== JSON.stringify(st.fx))
@@ -228,13 +229,13 @@
 	function poll() {
 		clearTimeout(S.timer);
 		S.lastPoll = Date.now();
-		var h = {};
+		var h = {}, seq = ++S.seq;
 		if (S.etag) h['If-None-Match'] = S.etag;
 		/* no-store: we keep the ETag ourselves, so the browser's cache cannot
 		 * turn a 304 into a 200. */
 		return fetch('api/sync/status', { cache: 'no-store', headers: h })
 			.then(function (res) {
-				if (res.status === 304) return;
+				if (res.status === 304 || seq !== S.seq) return;	/* unchanged, or a newer poll is out */
 				if (!res.ok) return errorAnswer(res).then(function (m) {
 					throw new Error(m.replace(/^Sync failed/, 'Status unavailable'));
 				});
@@ -248,7 +249,7 @@
 			.catch(function (e) {
 				showNotice(e instanceof TypeError ? 'Cannot reach the server; retrying.' : e.message);
 			})
-			.then(schedule);
+			.then(function () { if (seq === S.seq) schedule(); });
 	}
 
 	/* ---- prices ---- */

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""t-apache: the two FastCGI programs behind a real Apache (mpm_event,
+mod_proxy_fcgi), configured from the shipped etc/apache-pricesync.conf:
+the stream event by event (flushpackets=on on the sync worker, which must
+not be merged with the status worker: no AH01146), one `sync` process
+answering 409 at once, kill -9, a client that hangs up, the error codes,
+ETag/304/HEAD, a second URL prefix, and the API key in no answer or log."""
+
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), "tests"))
+import pstest  # noqa: E402
+import webserv as W  # noqa: E402
+from pstest import diag, eq, ok  # noqa: E402
+
+KEY = "pskey-SECRET-apache-9876543210"
+
+
+def main():
+    if not W.have_programs():
+        pstest.skip_all("cgi/sync and cgi/sync-status are not built")
+    for tool in (W.APACHE, W.SPAWN):
+        if not os.access(tool, os.X_OK):
+            pstest.skip_all("no %s" % tool)
+    if not os.path.exists(os.path.join(W.APACHE_MODULES, "mod_proxy_fcgi.so")):
+        pstest.skip_all("no mod_proxy_fcgi")
+    pstest.need_cli()
+    d = tempfile.mkdtemp(prefix="ps-apache-")
+    try:
+        with pstest.Fake(key=KEY) as fake:
+            with W.Stack(d, fake.url, "apache", prefixes=("/", "/pricesync/"),
+                         key=KEY, conf_extra={"batch_size": 2,
+                                              "concurrency": 1}) as st:
+                W.add_symbols(st)
+                W.check_streaming(st, fake, "apache")
+                W.check_one_process(st, fake, "apache")
+                W.check_hangup(st, fake, "apache")
+                W.check_basic_codes(st, "apache")
+                # Apache passes Host with its port: the Origin must match
+                s, _h, _b = W.request("POST", st.base_url + "/api/sync",
+                                      headers={"Origin": st.base_url})
+                eq(s, 200, "apache: a same-origin POST may start a sync")
+                s, _h, _b = W.request(
+                    "POST", st.base_url + "/api/sync",
+                    headers={"Origin": "http://127.0.0.1:1"})
+                eq(s, 403, "apache: same host, other port -> 403")
+                W.check_prefix(st, fake, "/pricesync", "apache")
+                W.check_no_key(st, KEY, "apache")
+                log = st.error_log_text()
+                ok("AH01146" not in log,
+                   "apache: no worker merged (AH01146) by the shipped snippet")
+                if "AH01146" in log:
+                    diag(log[-2000:])
+    finally:
+        if os.environ.get("PS_KEEP"):
+            diag("kept", d)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
+    return pstest.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
