@@ -53,7 +53,9 @@ if [ "$mode" = all ]; then
 	export PS_SANITIZERS=1
 	build "$top/_build/sanitizers" --enable-werror --enable-sanitizers
 	unset PS_SANITIZERS
-	(cd "$top/_build/werror" && PS_DISTCHECK=1 make -j"$jobs" distcheck \
+	# The tarball has no node_modules: the browser test uses the checkout's.
+	(cd "$top/_build/werror" && PS_DISTCHECK=1 PS_NODE_DIR="$top/tests/node" \
+		make -j"$jobs" distcheck \
 		DISTCHECK_CONFIGURE_FLAGS=--enable-werror) || status=1
 fi
 
