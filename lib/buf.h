@@ -18,7 +18,7 @@ struct ps_buf {
 int ps_buf_append(struct ps_buf *b, const void *p, size_t n);
 int ps_buf_puts(struct ps_buf *b, const char *s);
 int ps_buf_printf(struct ps_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 /* Empties the buffer, keeping its memory. */
 void ps_buf_reset(struct ps_buf *b);
 /* Frees data and zeroes the struct; safe twice. */

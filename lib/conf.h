@@ -21,14 +21,15 @@ struct ps_conf {
 	char *fmp_base_url; /* without a trailing '/' */
 	int base_url_is_default;
 	enum ps_api fmp_api;
-	char *fmp_api_key; /* resolved: FMP_API_KEY env, key, key file; or NULL */
+	char *fmp_api_key; /* resolved: FMP_API_KEY env, key, key file; or NULL
+	                    */
 	char *fmp_api_key_file;
-	int batch_size;		 /* 1..1000 */
-	int concurrency;	 /* 1..32 */
-	int timeout_s;		 /* 1..3600 */
-	int retries;		 /* 0..10 */
-	int min_interval_s;	 /* 0..86400 */
-	char fx_pair[8];	 /* six letters, "USDGBP" */
+	int batch_size;           /* 1..1000 */
+	int concurrency;          /* 1..32 */
+	int timeout_s;            /* 1..3600 */
+	int retries;              /* 0..10 */
+	int min_interval_s;       /* 0..86400 */
+	char fx_pair[8];          /* six letters, "USDGBP" */
 	long daily_request_limit; /* 0 = none */
 	enum ps_batch fmp_batch;
 	long map_size_mb; /* 1..1048576 */

@@ -9,22 +9,22 @@
 
 enum ps_code {
 	PS_OK = 0,
-	PS_ECONFIG,		 /* "config" */
-	PS_ESTORE,		 /* "store" */
-	PS_EUPSTREAM_AUTH,	 /* "upstream_auth" */
-	PS_EUPSTREAM_QUOTA,	 /* "upstream_quota" */
-	PS_EUPSTREAM_PLAN,	 /* "upstream_plan" */
+	PS_ECONFIG,               /* "config" */
+	PS_ESTORE,                /* "store" */
+	PS_EUPSTREAM_AUTH,        /* "upstream_auth" */
+	PS_EUPSTREAM_QUOTA,       /* "upstream_quota" */
+	PS_EUPSTREAM_PLAN,        /* "upstream_plan" */
 	PS_EUPSTREAM_UNAVAILABLE, /* "upstream_unavailable" */
-	PS_EUPSTREAM,		 /* "upstream": one batch failed, sync goes on */
-	PS_ESYNC_IN_PROGRESS,	 /* "sync_in_progress" */
-	PS_ECOOLDOWN,		 /* "cooldown" */
-	PS_EBAD_REQUEST,	 /* "bad_request" */
-	PS_ENOT_FOUND,		 /* "not_found" */
-	PS_EMETHOD,		 /* "method_not_allowed" */
-	PS_EFORBIDDEN_ORIGIN,	 /* "forbidden_origin" */
-	PS_EINVALID,		 /* "invalid": bad user input (symbol, CSV line) */
-	PS_ENOMEM,		 /* "out_of_memory" */
-	PS_EINTERNAL		 /* "internal" */
+	PS_EUPSTREAM,         /* "upstream": one batch failed, sync goes on */
+	PS_ESYNC_IN_PROGRESS, /* "sync_in_progress" */
+	PS_ECOOLDOWN,         /* "cooldown" */
+	PS_EBAD_REQUEST,      /* "bad_request" */
+	PS_ENOT_FOUND,        /* "not_found" */
+	PS_EMETHOD,           /* "method_not_allowed" */
+	PS_EFORBIDDEN_ORIGIN, /* "forbidden_origin" */
+	PS_EINVALID,          /* "invalid": bad user input (symbol, CSV line) */
+	PS_ENOMEM,            /* "out_of_memory" */
+	PS_EINTERNAL          /* "internal" */
 };
 
 struct ps_err {
@@ -40,7 +40,7 @@ const char *ps_code_name(enum ps_code code);
 /* Fills err (which may be NULL) and returns -1, so callers can write
  * `return ps_err_set(err, PS_ESTORE, "mdb_put: %s", mdb_strerror(rc));`. */
 int ps_err_set(struct ps_err *err, enum ps_code code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 /* Resets err to PS_OK with an empty message. */
 void ps_err_clear(struct ps_err *err);

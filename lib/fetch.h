@@ -21,12 +21,12 @@ struct ps_fetch; /* opaque; owned by whoever made it */
 /* The outcome of one request after its tries; borrowed until the callback
  * returns. */
 struct ps_fetch_res {
-	void *user;	/* what ps_fetch_add was given */
+	void *user; /* what ps_fetch_add was given */
 	enum ps_fmp_verdict verdict;
-	int transport;	/* 1 when no HTTP answer came (timeout, refused...) */
+	int transport; /* 1 when no HTTP answer came (timeout, refused...) */
 	int connect_failed; /* refused, DNS or TLS: nothing reached FMP */
-	long status;	/* HTTP status, 0 when none */
-	const char *body; /* NUL-terminated; "" when none */
+	long status;        /* HTTP status, 0 when none */
+	const char *body;   /* NUL-terminated; "" when none */
 	size_t len;
 	int tries;
 	/* why it failed, for users: "upstream timeout after 15 s",
@@ -44,12 +44,12 @@ void ps_fetch_free(struct ps_fetch *f);
 
 /* Queues a request for url (copied). user is handed back in the result. */
 int ps_fetch_add(struct ps_fetch *f, const char *url, void *user,
-		 struct ps_err *err);
+                 struct ps_err *err);
 
 /* Runs until the queue is empty or done() returns nonzero. Returns 0, or -1
  * with err on a libcurl failure. */
 int ps_fetch_run(struct ps_fetch *f, ps_fetch_done_fn done, void *arg,
-		 struct ps_err *err);
+                 struct ps_err *err);
 
 /* HTTP requests started so far (retries included), for the daily count. */
 long ps_fetch_requests(const struct ps_fetch *f);

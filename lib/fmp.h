@@ -15,25 +15,25 @@
 #include "quote.h"
 
 enum ps_fmp_verdict {
-	PS_FMP_OK,	    /* status 2xx and no error message in the body */
-	PS_FMP_AUTH,	    /* "Invalid API KEY" (any status) or 401 */
-	PS_FMP_QUOTA,	    /* "Limit Reach" (any status) */
-	PS_FMP_LEGACY,	    /* "Legacy Endpoint" */
+	PS_FMP_OK,          /* status 2xx and no error message in the body */
+	PS_FMP_AUTH,        /* "Invalid API KEY" (any status) or 401 */
+	PS_FMP_QUOTA,       /* "Limit Reach" (any status) */
+	PS_FMP_LEGACY,      /* "Legacy Endpoint" */
 	PS_FMP_RESTRICTED,  /* "Restricted Endpoint" / "Exclusive Endpoint" */
 	PS_FMP_SYMBOL_PLAN, /* "Premium Query Parameter" / "Special Endpoint" */
-	PS_FMP_RETRY,	    /* another 429, or a 5xx: worth another try */
-	PS_FMP_BAD	    /* any other error status or error message */
+	PS_FMP_RETRY,       /* another 429, or a 5xx: worth another try */
+	PS_FMP_BAD          /* any other error status or error message */
 };
 
 /* The verdict for an answer. why (may be NULL) gets a short message a user
  * can act on, e.g. "HTTP 503 from FMP" or FMP's own message, cut to fit. */
-enum ps_fmp_verdict ps_fmp_classify(long status, const char *body,
-				    size_t len, char *why, size_t whylen);
+enum ps_fmp_verdict ps_fmp_classify(long status, const char *body, size_t len,
+                                    char *why, size_t whylen);
 
 /* URLs, malloc'd (caller frees), with the key (if any) as apikey=. Symbols
  * are percent-encoded. NULL when out of memory. */
 char *ps_fmp_url_batch(const struct ps_conf *c, const char *const *symbols,
-		       size_t n);
+                       size_t n);
 char *ps_fmp_url_single(const struct ps_conf *c, const char *symbol);
 char *ps_fmp_url_fx(const struct ps_conf *c, const char *pair);
 char *ps_fmp_url_profile(const struct ps_conf *c, const char *symbol);
@@ -51,17 +51,17 @@ char *ps_fmp_redact(const char *url);
  * PS_EUPSTREAM when the body is not a JSON array ("malformed JSON from
  * FMP"), leaving recs untouched. */
 int ps_fmp_parse_quotes(const char *body, size_t len, struct ps_symrec *recs,
-			size_t n, struct ps_err *err);
+                        size_t n, struct ps_err *err);
 
 /* Reads an fx body: v3 (/api/v3/fx/PAIR, `bid`, basis "bid") or stable
  * (/stable/quote?symbol=PAIR, `price`, basis "price"). *basis is a static
  * string. -1 with PS_EUPSTREAM when there is no usable rate. */
-int ps_fmp_parse_fx(const char *body, size_t len, enum ps_api api,
-		    double *rate, const char **basis, struct ps_err *err);
+int ps_fmp_parse_fx(const char *body, size_t len, enum ps_api api, double *rate,
+                    const char **basis, struct ps_err *err);
 
 /* Reads `currency` from a profile body (a JSON array of one object).
  * -1 with PS_EUPSTREAM when absent or not a currency. */
-int ps_fmp_parse_profile(const char *body, size_t len,
-			 char ccy[PS_CCY_MAX], struct ps_err *err);
+int ps_fmp_parse_profile(const char *body, size_t len, char ccy[PS_CCY_MAX],
+                         struct ps_err *err);
 
 #endif

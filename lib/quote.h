@@ -17,7 +17,7 @@
 enum ps_ccy_src {
 	PS_CCY_INFERRED = 0, /* from the suffix (§3) */
 	PS_CCY_PROFILE = 1,  /* from FMP's profile of the listing */
-	PS_CCY_USER = 2	     /* --currency: always wins */
+	PS_CCY_USER = 2      /* --currency: always wins */
 };
 
 struct ps_symrec {
@@ -42,16 +42,16 @@ char *ps_symrec_encode(const struct ps_symrec *r, struct ps_err *err);
 /* Decodes len bytes of JSON into r (which it initialises first). -1 with
  * PS_ESTORE naming the symbol when the bytes are not a record. */
 int ps_symrec_decode(const char *symbol, const void *data, size_t len,
-		     struct ps_symrec *r, struct ps_err *err);
+                     struct ps_symrec *r, struct ps_err *err);
 
 /* History key: symbol bytes, a NUL, then the time as 8 big-endian bytes of
  * (uint64_t)(t) ^ (1 << 63), so keys sort by symbol then time. */
 #define PS_HKEY_MAX (PS_SYMBOL_MAX + 1 + 8)
 size_t ps_hkey_make(unsigned char out[PS_HKEY_MAX], const char *symbol,
-		    int64_t t);
+                    int64_t t);
 /* Splits a history key; returns 0, or -1 if it is not one. sym gets the
  * symbol (NUL-terminated). */
 int ps_hkey_split(const void *key, size_t len, char sym[PS_SYMBOL_MAX + 1],
-		  int64_t *t);
+                  int64_t *t);
 
 #endif

@@ -23,6 +23,6 @@ char *ps_view_prices(struct ps_store *s, struct ps_err *err);
 /* {"symbol":..,"points":[..]}; NULL with PS_ENOT_FOUND for an unknown
  * symbol. from/to as for ps_store_history. */
 char *ps_view_history(struct ps_store *s, const char *symbol, int64_t from,
-		      int64_t to, size_t limit, struct ps_err *err);
+                      int64_t to, size_t limit, struct ps_err *err);
 
 #endif

@@ -42,12 +42,12 @@ int
 tap_str(const char *got, const char *want, const char *name)
 {
 	int same = (got == NULL && want == NULL) ||
-		   (got != NULL && want != NULL && strcmp(got, want) == 0);
+	           (got != NULL && want != NULL && strcmp(got, want) == 0);
 
 	tap_ok(same, "%s", name);
 	if (!same)
 		tap_diag("got \"%s\", want \"%s\"", got ? got : "(null)",
-			 want ? want : "(null)");
+		         want ? want : "(null)");
 	return same;
 }
 

@@ -7,7 +7,7 @@
 
 /* Prints "ok N - name" or "not ok N - name"; returns cond. */
 int tap_ok(int cond, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 /* Compares strings (NULL allowed), printing both on a mismatch. */
 int tap_str(const char *got, const char *want, const char *name);
 /* Compares integers, printing both on a mismatch. */
