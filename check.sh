@@ -13,12 +13,15 @@ mode=${1:-all}
 
 pkgs="build-essential autoconf automake pkg-config libfcgi-dev libfcgi-bin
 libcurl4-openssl-dev libcjson-dev liblmdb-dev lmdb-utils nginx apache2
-spawn-fcgi python3 curl ca-certificates valgrind chromium nodejs npm
-clang-format"
+spawn-fcgi python3 curl ca-certificates valgrind chromium clang-format"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
 done
+# Node from elsewhere (NodeSource bundles npm, and conflicts with Debian's)
+# serves as well as Debian's nodejs and npm.
+command -v node >/dev/null 2>&1 || missing="$missing nodejs"
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
 if [ -n "$missing" ]; then
 	echo "check.sh: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
