@@ -75,23 +75,6 @@ static const struct key keys[] = {
 /* Why a value was refused: the caller words the message. */
 enum set_rc { SET_OK = 0, SET_BAD = -1, SET_NOMEM = -2 };
 
-/* Copies at most 60 bytes of s into out, '?' for anything unprintable, so a
- * quoted value cannot break a log line. */
-static const char *
-shown(const char *s, char out[64])
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < 60; i++)
-		out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
-}
-
 static const struct key *
 find_key(const char *name)
 {
@@ -245,18 +228,18 @@ static int
 bad_value(const char *where, const struct key *k, const char *val,
           struct ps_err *err)
 {
-	char q[64];
+	char q[PS_QUOTE_SIZE];
 
 	if (k->kind == K_INT || k->kind == K_LONG)
 		return ps_err_set(err, PS_ECONFIG,
 		                  "%s: bad value for %s: '%s' (expected an "
 		                  "integer %ld..%ld)",
-		                  where, k->name, shown(val, q), k->min,
+		                  where, k->name, ps_err_quote(val, q), k->min,
 		                  k->max);
 	/* The key itself is never quoted; only an empty one is refused. */
 	return ps_err_set(err, PS_ECONFIG,
 	                  "%s: bad value for %s: '%s' (expected %s)", where,
-	                  k->name, k->kind == K_KEY ? "" : shown(val, q),
+	                  k->name, k->kind == K_KEY ? "" : ps_err_quote(val, q),
 	                  k->expect);
 }
 
@@ -279,7 +262,7 @@ static int
 parse_line(struct ps_conf *c, char *line, long lineno, struct ps_err *err)
 {
 	const struct key *k;
-	char *eq, *name, *val, where[600], q[64];
+	char *eq, *name, *val, where[600], q[PS_QUOTE_SIZE];
 
 	snprintf(where, sizeof(where), "%s:%ld", c->path, lineno);
 	eq = strchr(line, '=');
@@ -295,7 +278,7 @@ parse_line(struct ps_conf *c, char *line, long lineno, struct ps_err *err)
 	k = find_key(name);
 	if (k == NULL)
 		return ps_err_set(err, PS_ECONFIG, "%s: unknown key '%s'",
-		                  where, shown(name, q));
+		                  where, ps_err_quote(name, q));
 	switch (set_value(c, k, val)) {
 	case SET_OK:
 		return 0;
@@ -350,7 +333,7 @@ static int
 apply_env(struct ps_conf *c, struct ps_err *err)
 {
 	const char *v;
-	char q[64];
+	char q[PS_QUOTE_SIZE];
 
 	/* An empty variable is treated as unset: `FOO= cmd` is a common way
 	 * to "clear" one in shells and unit files. */
@@ -369,7 +352,7 @@ apply_env(struct ps_conf *c, struct ps_err *err)
 			                  "FMP_BASE_URL: bad value '%s' "
 			                  "(expected a URL starting with "
 			                  "http:// or https://)",
-			                  shown(v, q));
+			                  ps_err_quote(v, q));
 		}
 	}
 	v = getenv("FMP_API_KEY");

@@ -3,6 +3,7 @@
  * struct ps_err. Messages are formatted into the struct's fixed buffer and
  * truncated there, so reporting an error can never fail or allocate.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,4 +68,19 @@ ps_err_clear(struct ps_err *err)
 	err->code = PS_OK;
 	err->retry_after = 0;
 	err->msg[0] = '\0';
+}
+
+const char *
+ps_err_quote(const char *s, char out[PS_QUOTE_SIZE])
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i < PS_QUOTE_MAX; i++)
+		out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
+	if (s[i] != '\0') {
+		memcpy(out + i, "...", 3);
+		i += 3;
+	}
+	out[i] = '\0';
+	return out;
 }

@@ -42,6 +42,14 @@ const char *ps_code_name(enum ps_code code);
 int ps_err_set(struct ps_err *err, enum ps_code code, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 
+#define PS_QUOTE_MAX 60
+#define PS_QUOTE_SIZE (PS_QUOTE_MAX + 4)
+
+/* Copies at most PS_QUOTE_MAX bytes of s into out, '?' for anything
+ * unprintable and "..." when cut, so a value quoted in a message cannot
+ * break a log line or drive a terminal. Returns out. */
+const char *ps_err_quote(const char *s, char out[PS_QUOTE_SIZE]);
+
 /* Resets err to PS_OK with an empty message. */
 void ps_err_clear(struct ps_err *err);
 

@@ -10,22 +10,6 @@
 
 #include "symbol.h"
 
-/* Copies at most 40 bytes of s into out, '?' for anything unprintable. */
-static const char *
-printable(const char *s, char out[44])
-{
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i < 40; i++)
-		out[i] = isprint((unsigned char)s[i]) ? s[i] : '?';
-	if (s[i] != '\0') {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-	return out;
-}
-
 static int
 symbol_char(char ch)
 {
@@ -37,7 +21,7 @@ int
 ps_symbol_normalize(const char *in, char out[PS_SYMBOL_MAX + 1],
                     struct ps_err *err)
 {
-	char shown[44];
+	char shown[PS_QUOTE_SIZE];
 	size_t i;
 
 	for (i = 0; in[i] != '\0'; i++) {
@@ -47,12 +31,13 @@ ps_symbol_normalize(const char *in, char out[PS_SYMBOL_MAX + 1],
 			return ps_err_set(err, PS_EINVALID,
 			                  "invalid symbol '%s': longer than %d "
 			                  "characters",
-			                  printable(in, shown), PS_SYMBOL_MAX);
+			                  ps_err_quote(in, shown),
+			                  PS_SYMBOL_MAX);
 		if (!symbol_char(ch))
 			return ps_err_set(err, PS_EINVALID,
 			                  "invalid symbol '%s': only letters, "
 			                  "digits and . ^ = - are allowed",
-			                  printable(in, shown));
+			                  ps_err_quote(in, shown));
 		out[i] = ch;
 	}
 	if (i == 0)
@@ -64,7 +49,7 @@ ps_symbol_normalize(const char *in, char out[PS_SYMBOL_MAX + 1],
 int
 ps_currency_normalize(const char *in, char out[PS_CCY_MAX], struct ps_err *err)
 {
-	char shown[44];
+	char shown[PS_QUOTE_SIZE];
 	int i;
 
 	/* Pence are spelt GBp (FMP, LSE) or GBX (ISO-ish, Bloomberg). */
@@ -79,7 +64,7 @@ ps_currency_normalize(const char *in, char out[PS_CCY_MAX], struct ps_err *err)
 		return ps_err_set(err, PS_EINVALID,
 		                  "invalid currency '%s': expected a 3-letter "
 		                  "ISO 4217 code (USD, GBP, EUR...) or GBp",
-		                  printable(in, shown));
+		                  ps_err_quote(in, shown));
 	for (i = 0; i < 3; i++)
 		out[i] = (char)toupper((unsigned char)in[i]);
 	out[3] = '\0';
