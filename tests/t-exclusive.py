@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""t-lock: one sync at a time, and a killed sync leaves a usable store
+"""t-exclusive: one sync at a time, and a killed sync leaves a usable store
 (acceptance 7).
 
 A slow sync (the fake delays every answer) holds the lock; a second
