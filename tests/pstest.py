@@ -152,11 +152,12 @@ def _cleanup_all():
         _kill(p)
 
 
-def _kill(p):
+def _kill(p, sig=signal.SIGTERM, timeout=5):
+    """Stops p with sig, then SIGKILL after timeout s; forgets it."""
     if p.poll() is None:
         try:
-            p.terminate()
-            p.wait(5)
+            p.send_signal(sig)
+            p.wait(timeout)
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()

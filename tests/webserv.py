@@ -155,17 +155,7 @@ class Stack:
 
     @staticmethod
     def _stop_proc(p, sig):
-        if p.poll() is None:
-            try:
-                p.send_signal(sig)
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
-            except OSError:
-                pass
-        if p in pstest._live:
-            pstest._live.remove(p)
+        pstest._kill(p, sig, 20)
 
     # ---- config and programs ----
     def _write_conf(self):
