@@ -46,8 +46,6 @@ struct job {
 struct batch {
 	size_t first, count;
 	size_t pending; /* jobs not finished yet */
-	int sent;       /* its quote jobs were handed to fetch */
-	int singles;    /* fetched one symbol per request */
 	char error[300];
 };
 
@@ -84,12 +82,10 @@ struct run {
 	double fx_rate;
 	const char *fx_basis;
 	char fx_error[300];
-	int fx_done;
 	struct rate rates[MAX_RATES];
 	size_t nrates;
 
 	long requests_recorded;
-	int64_t started_at;
 	int64_t t0;
 	int stopped; /* a fatal error is in stop */
 	struct ps_err stop;
@@ -279,12 +275,10 @@ send_batch_quotes(struct run *r, size_t bi, int single, struct ps_err *err)
 	struct batch *b = &r->batches[bi];
 	size_t i;
 
-	b->sent = 1;
 	if (!single) {
 		b->pending++;
 		return queue_job(r, JOB_BATCH, bi, 0, err);
 	}
-	b->singles = 1;
 	for (i = 0; i < b->count; i++) {
 		b->pending++;
 		if (queue_job(r, JOB_SINGLE, bi, b->first + i, err) < 0)
@@ -499,7 +493,6 @@ on_fx(struct run *r, const struct ps_fetch_res *res)
 {
 	struct ps_err err;
 
-	r->fx_done = 1;
 	if (res->verdict != PS_FMP_OK) {
 		set_str(r->fx_error, sizeof(r->fx_error), res->error);
 		return;
@@ -863,7 +856,6 @@ start(struct run *r, int64_t now, struct ps_err *err)
 	if (ps_store_setting_put(r->s, "sync_started_at",
 	                         ps_isotime_fmt(now, iso), err) < 0)
 		return -1;
-	r->started_at = now;
 	r->t0 = ps_monotonic_ms();
 	ev.total = (long)r->n;
 	ev.batches = (long)r->nbatches;
