@@ -84,6 +84,15 @@ def skip_all(reason):
     sys.exit(0)
 
 
+def skip_missing(reason):
+    """A tool or program the test needs is missing: a skip on a developer's
+    machine, but under CI (CI=true) a failure, so a broken install step
+    cannot pass as a green run."""
+    if os.environ.get("CI") == "true":
+        bail("needed under CI: %s" % reason)
+    skip_all(reason)
+
+
 def bail(reason):
     _line("Bail out! %s" % reason)
     sys.exit(1)
@@ -99,7 +108,7 @@ def done():
 def need_cli():
     """Skips the whole file when the CLI is not built."""
     if not os.access(cli_path(), os.X_OK):
-        skip_all("no %s (build it first)" % cli_path())
+        skip_missing("no %s (build it first)" % cli_path())
 
 
 # ---- small utilities ----

@@ -22,12 +22,12 @@ KEY = "pskey-SECRET-apache-9876543210"
 
 def main():
     if not W.have_programs():
-        pstest.skip_all("cgi/sync and cgi/sync-status are not built")
+        pstest.skip_missing("cgi/sync and cgi/sync-status are not built")
     for tool in (W.APACHE, W.SPAWN):
         if not os.access(tool, os.X_OK):
-            pstest.skip_all("no %s" % tool)
+            pstest.skip_missing("no %s" % tool)
     if not os.path.exists(os.path.join(W.APACHE_MODULES, "mod_proxy_fcgi.so")):
-        pstest.skip_all("no mod_proxy_fcgi")
+        pstest.skip_missing("no mod_proxy_fcgi")
     pstest.need_cli()
     d = tempfile.mkdtemp(prefix="ps-apache-")
     try:

@@ -209,7 +209,7 @@ def fastcgi(w, fake):
 
 def main():
     if not W.have_programs():
-        pstest.skip_all("cgi/sync and cgi/sync-status are not built")
+        pstest.skip_missing("cgi/sync and cgi/sync-status are not built")
     pstest.need_cli()
     with pstest.Fake() as fake, pstest.Workdir(fake) as w:
         w.write_conf(min_interval_s=0, batch_size=2, concurrency=1)

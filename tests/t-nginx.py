@@ -23,10 +23,10 @@ KEY = "pskey-SECRET-0123456789abcdef"
 
 def need():
     if not W.have_programs():
-        pstest.skip_all("cgi/sync and cgi/sync-status are not built")
+        pstest.skip_missing("cgi/sync and cgi/sync-status are not built")
     for tool in (W.NGINX, W.SPAWN):
         if not os.access(tool, os.X_OK):
-            pstest.skip_all("no %s" % tool)
+            pstest.skip_missing("no %s" % tool)
     pstest.need_cli()
 
 

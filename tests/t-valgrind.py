@@ -97,7 +97,7 @@ def test_unit():
 
 def main():
     if not shutil.which("valgrind"):
-        T.skip_all("valgrind not found")
+        T.skip_missing("valgrind not found")
     T.need_cli()
     if sanitized(T.cli_path()):
         T.skip_all("built with sanitizers")
