@@ -31,12 +31,19 @@ fi
 # Debian's nginx and apache2 packages start their services when a service
 # manager exists; the tests start their own on free ports.
 
-# playwright-core only: the browser is Debian's /usr/bin/chromium.
-if [ ! -d tests/node/node_modules/playwright-core ]; then
+# playwright-core only: the browser is Debian's /usr/bin/chromium. The pin in
+# tests/node/package.json must suit this Node (Debian 12's is 18): say which
+# versions run, and stop here with the reason when they do not fit.
+node tests/node/versions.mjs >/dev/null 2>&1
+if [ $? -eq 2 ]; then
+	rm -rf tests/node/node_modules
 	(cd tests/node && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
-		npm install --no-audit --no-fund --loglevel=error) ||
-		{ echo "check.sh: npm install failed"; exit 1; }
+		npm install --no-audit --no-fund --no-save --loglevel=error) ||
+		{ echo "check.sh: npm install in tests/node failed"; exit 1; }
 fi
+versions=$(node tests/node/versions.mjs) ||
+	{ echo "check.sh: $versions"; exit 1; }
+echo "check.sh: $versions, $(/usr/bin/chromium --version 2>/dev/null)"
 
 jobs=$(nproc 2>/dev/null || echo 2)
 autoreconf -fi >/dev/null 2>&1 || { autoreconf -fi; exit 1; }

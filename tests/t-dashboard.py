@@ -121,7 +121,15 @@ def main():
             pstest.skip_all("; ".join(why))
         pstest.ok(False, "the browser test can run: " + "; ".join(why))
         return pstest.done()
+    # A Node that playwright-core refuses fails here, by name, rather than
+    # as a stack trace from inside dashboard.mjs.
+    v = subprocess.run([NODE, os.path.join(pstest.testsdir, "node", "versions.mjs"), NODE_DIR],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True, timeout=60)
+    if not pstest.ok(v.returncode == 0, "Node and playwright-core fit: " + v.stdout.strip()):
+        return pstest.done()
     top = tempfile.mkdtemp(prefix="ps-dash-")
+    os.chmod(top, 0o755)  # nginx's workers (www-data) reach the stacks' sockets
     arts = os.path.join(pstest.builddir, "tests", "artifacts")
     os.makedirs(arts, exist_ok=True)
     try:

@@ -12,7 +12,8 @@ process with spawn-fcgi (no -F, `-n` so the pid is the program's and its
 stderr our log) on unix sockets in workdir, and nginx or Apache on a free
 127.0.0.1 port with a config generated FROM THE SHIPPED SNIPPET
 (etc/nginx-pricesync.conf, etc/apache-pricesync.conf): the install paths,
-the port and the sockets substituted, the www root = top_srcdir/www, and for
+the port and the sockets substituted, the www root = a copy of top_srcdir/www
+in workdir (see worker_copy), and for
 every prefix other than "/" the same locations generated under it. It
 waits until each one accepts connections, and stops everything on exit,
 even on failure (and at interpreter exit, and on SIGTERM via pstest).
@@ -72,6 +73,54 @@ def connectable(addr):
         s.close()
 
 
+WORKER_USER = "www-data"
+
+
+def worker_can_read(path):
+    """None when a web server's worker that dropped to an unprivileged
+    user (www-data) can read path, else why not. A clone under /root is
+    mode 0700, so nothing in the source or build tree qualifies; every
+    ancestor must be searchable by others and the file readable."""
+    path = os.path.abspath(path)
+    for top in (pstest.srcdir, pstest.builddir):
+        if path == top or path.startswith(top.rstrip("/") + "/"):
+            return "%r is inside the tree %r: serve a copy (worker_copy)" % (path, top)
+    d = os.path.dirname(path)
+    while True:
+        st = os.stat(d)
+        if not st.st_mode & 0o001:
+            return "%r (an ancestor of %r) is not searchable by others" % (d, path)
+        if d == "/":
+            break
+        d = os.path.dirname(d)
+    need = 0o005 if os.path.isdir(path) else 0o004
+    if os.stat(path).st_mode & need != need:
+        return "%r is not readable by others" % path
+    return None
+
+
+def worker_copy(src, dst):
+    """Copy the file or tree src to dst with modes a dropped-privilege
+    worker can read (dirs 0755, files 0644, executables 0755), and check
+    that it can: the tests never hand the checkout to such a server."""
+    if os.path.isdir(src):
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+    else:
+        shutil.copy(src, dst)
+    for root, dirs, files in os.walk(dst):
+        os.chmod(root, 0o755)
+        for f in files:
+            fp = os.path.join(root, f)
+            os.chmod(fp, 0o755 if os.access(fp, os.X_OK) else 0o644)
+    if os.path.isfile(dst):
+        os.chmod(dst, 0o755 if os.access(dst, os.X_OK) else 0o644)
+    why = worker_can_read(dst)
+    if why:
+        raise RuntimeError("a web server worker (%s) could not read what it "
+                           "serves: %s" % (WORKER_USER, why))
+    return dst
+
+
 def _blocks(text, start_re):
     """The brace-balanced blocks (with their header line) in text whose
     header matches start_re, in order."""
@@ -109,6 +158,7 @@ class Stack:
         self.port = None
         self.base_url = None
         self.sdir = os.path.join(self.workdir, server)
+        self.www = os.path.join(self.workdir, "www")
         env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
         env["PRICESYNC_CONFIG"] = self.conf
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
@@ -133,6 +183,11 @@ class Stack:
         # The web server's workers (www-data for Apache) must reach the
         # sockets and the www root.
         os.chmod(self.workdir, 0o755)
+        why = worker_can_read(self.workdir)
+        if why:
+            raise RuntimeError("the web server's workers cannot reach the "
+                               "sockets: %s" % why)
+        worker_copy(os.path.join(pstest.srcdir, "www"), self.www)
         self._write_conf()
         for name in ("sync", "sync-status"):
             self._start_program(name)
@@ -214,8 +269,7 @@ class Stack:
 
     # ---- the web servers ----
     def _subst(self, text):
-        www = os.path.join(pstest.srcdir, "www")
-        return (text.replace(INSTALL_WWW, www)
+        return (text.replace(INSTALL_WWW, self.www)
                 .replace(INSTALL_SYNC_SOCK, self.sock["sync"])
                 .replace(INSTALL_STATUS_SOCK, self.sock["sync-status"])
                 .replace(INSTALL_LISTEN, "127.0.0.1:%d" % self.port))
@@ -229,7 +283,6 @@ class Stack:
         locs = _blocks(server, r"^\s*location\s")
         head = server[:server.index(locs[0])]
         body = []
-        www = os.path.join(pstest.srcdir, "www")
         for pre in self.prefixes:
             for loc in locs:
                 if pre == "/":
@@ -240,7 +293,7 @@ class Stack:
                 if m.group(3) == "":
                     # The dashboard under the prefix: the same files.
                     body.append("%s%s {\n\t\talias %s/;\n\t}"
-                                % (m.group(1), path, www))
+                                % (m.group(1), path, self.www))
                 else:
                     body.append(m.group(1) + path + " " + loc[loc.index("{"):])
         return head + "\n".join(body) + "\n}\n"
@@ -252,7 +305,9 @@ class Stack:
         for f in ("fastcgi_params", "mime.types"):
             shutil.copy(os.path.join("/etc/nginx", f), os.path.join(d, f))
         conf = os.path.join(d, "nginx.conf")
-        user = "user root;\n" if os.geteuid() == 0 else ""
+        # As Debian runs it: workers drop to www-data, so a path they
+        # cannot read fails here as it would in a real deployment.
+        user = "user %s;\n" % WORKER_USER if os.geteuid() == 0 else ""
         with open(conf, "w") as fh:
             fh.write(user + (
                 "worker_processes 1;\n"
@@ -280,13 +335,12 @@ class Stack:
             snippet = self._subst(fh.read())
         if "/" not in self.prefixes:
             raise ValueError("the Apache stack always serves '/'")
-        www = os.path.join(pstest.srcdir, "www")
         extra = []
         for pre in self.prefixes:
             if pre == "/":
                 continue
             p = pre.rstrip("/")
-            extra.append('Alias "%s/" "%s/"' % (p, www))
+            extra.append('Alias "%s/" "%s/"' % (p, self.www))
             # The snippet's ProxyPass lines and Location blocks, in order,
             # with the prefix put before their path.
             for m in re.finditer(r'^[ \t]*ProxyPass\s[^\n]*|^[ \t]*<Location\s.*?</Location>',
@@ -309,7 +363,7 @@ class Stack:
             lines.append("LoadModule %s_module %s/mod_%s.so"
                          % (m, APACHE_MODULES, m))
         if os.geteuid() == 0:
-            lines += ["User www-data", "Group www-data"]
+            lines += ["User " + WORKER_USER, "Group " + WORKER_USER]
         lines += ["<Directory />", "Require all denied", "</Directory>",
                   self._apache_vhost()]
         conf = os.path.join(d, "httpd.conf")
