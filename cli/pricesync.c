@@ -20,7 +20,9 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "conf.h"
+#include "csvimport.h"
 #include "isotime.h"
 #include "progress.h"
 #include "store.h"
@@ -174,20 +176,6 @@ normalize_all(char **in, int n, char (*out)[PS_SYMBOL_MAX + 1],
 	return 0;
 }
 
-static int
-parse_quantity(const char *s, double *q, struct ps_err *err)
-{
-	char *end;
-
-	errno = 0;
-	*q = strtod(s, &end);
-	if (errno || end == s || *end != '\0' || !isfinite(*q) || *q < 0)
-		return ps_err_set(err, PS_EINVALID,
-		                  "bad quantity '%s': expected a number >= 0",
-		                  s);
-	return 0;
-}
-
 /* ---- commands ---- */
 
 static int
@@ -208,7 +196,7 @@ cmd_add(struct ctx *cx, int argc, char **argv)
 	n = argc - optind;
 	if (n == 0)
 		return usage_error("%s: missing SYMBOL", "add");
-	if ((o.quantity && parse_quantity(o.quantity, &qty, &err) < 0) ||
+	if ((o.quantity && ps_quantity_parse(o.quantity, &qty, &err) < 0) ||
 	    (o.currency && ps_currency_normalize(o.currency, ccy, &err) < 0))
 		return fail(&err);
 	syms = calloc((size_t)n, sizeof(*syms));
@@ -487,102 +475,21 @@ cmd_history(struct ctx *cx, int argc, char **argv)
 
 /* ---- import: symbol[,quantity[,currency]] per line ---- */
 
-static char *
-trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' ||
-	                 e[-1] == '\n'))
-		*--e = '\0';
-	return s;
-}
-
+/* The whole file in memory: the parser wants bytes and a length, and a
+ * portfolio file is small. */
 static int
-import_line(char *line, struct ps_symrec *rec, struct ps_err *err)
+read_all(FILE *f, const char *path, struct ps_buf *b, struct ps_err *err)
 {
-	char *field[4] = {0}, *p = line, sym[PS_SYMBOL_MAX + 1];
-	char ccy[PS_CCY_MAX];
-	int nf = 0;
+	char chunk[8192], q[PS_QUOTE_SIZE];
+	size_t got;
 
-	while (nf < 4) {
-		char *comma = strchr(p, ',');
-
-		field[nf++] = p;
-		if (comma == NULL)
-			break;
-		*comma = '\0';
-		p = comma + 1;
-	}
-	if (nf > 3)
-		return ps_err_set(err, PS_EINVALID,
-		                  "too many fields (want "
-		                  "symbol[,quantity[,currency]])");
-	if (ps_symbol_normalize(trim(field[0]), sym, err) < 0)
-		return -1;
-	ps_symrec_init(rec, sym);
-	if (nf > 1 && *trim(field[1]) != '\0' &&
-	    parse_quantity(trim(field[1]), &rec->quantity, err) < 0)
-		return -1;
-	if (nf > 2 && *trim(field[2]) != '\0') {
-		if (ps_currency_normalize(trim(field[2]), ccy, err) < 0)
-			return -1;
-		strcpy(rec->currency, ccy);
-		rec->currency_src = PS_CCY_USER;
-	}
+	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		if (ps_buf_append(b, chunk, got) < 0)
+			return ps_err_set(err, PS_ENOMEM, "out of memory");
+	if (ferror(f))
+		return ps_err_set(err, PS_EINVALID, "%s: %s",
+		                  ps_err_quote(path, q), strerror(errno));
 	return 0;
-}
-
-static int
-read_import(FILE *f, const char *path, struct ps_symrec **recs, size_t *n,
-            struct ps_err *err)
-{
-	char *line = NULL, *s;
-	size_t cap = 0, alloc = 0;
-	long lineno = 0;
-	int seen = 0, rc = -1;
-
-	*recs = NULL;
-	*n = 0;
-	while (getline(&line, &cap, f) != -1) {
-		lineno++;
-		s = trim(line);
-		if (*s == '\0' || *s == '#')
-			continue;
-		if (!seen++ && strncasecmp(s, "symbol", 6) == 0 &&
-		    (s[6] == '\0' || s[6] == ','))
-			continue; /* the optional header */
-		if (*n == alloc) {
-			size_t na = alloc ? alloc * 2 : 256;
-			void *p = realloc(*recs, na * sizeof(**recs));
-
-			if (p == NULL) {
-				ps_err_set(err, PS_ENOMEM, "out of memory");
-				goto free_line;
-			}
-			*recs = p;
-			alloc = na;
-		}
-		if (import_line(s, &(*recs)[*n], err) < 0) {
-			struct ps_err why = *err;
-
-			ps_err_set(err, PS_EINVALID, "%s:%ld: %s", path, lineno,
-			           why.msg);
-			goto free_line;
-		}
-		(*n)++;
-	}
-	if (ferror(f)) {
-		ps_err_set(err, PS_EINVALID, "%s: %s", path, strerror(errno));
-		goto free_line;
-	}
-	rc = 0;
-free_line:
-	free(line);
-	return rc;
 }
 
 static int
@@ -591,6 +498,9 @@ cmd_import(struct ctx *cx, int argc, char **argv)
 	struct opts o;
 	struct ps_err err;
 	struct ps_symrec *recs = NULL;
+	struct ps_buf data = {0};
+	const char *path;
+	char q[PS_QUOTE_SIZE];
 	size_t n = 0;
 	FILE *f;
 	int rc;
@@ -601,15 +511,20 @@ cmd_import(struct ctx *cx, int argc, char **argv)
 		return usage_error("import: %s", argc - optind == 0
 		                                         ? "missing FILE"
 		                                         : "one FILE only");
-	f = strcmp(argv[optind], "-") ? fopen(argv[optind], "r") : stdin;
+	path = argv[optind];
+	f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (f == NULL) {
-		ps_err_set(&err, PS_EINVALID, "%s: %s", argv[optind],
+		ps_err_set(&err, PS_EINVALID, "%s: %s", ps_err_quote(path, q),
 		           strerror(errno));
 		return fail(&err);
 	}
-	rc = read_import(f, argv[optind], &recs, &n, &err);
+	rc = read_all(f, path, &data, &err);
 	if (f != stdin)
 		fclose(f);
+	if (rc == 0)
+		rc = ps_csvimport_parse(data.data, data.len, path, &recs, &n,
+		                        &err);
+	ps_buf_free(&data);
 	if (rc == 0 && n > 0)
 		rc = ps_store_sym_add(cx->store, recs, n, &err);
 	free(recs);

@@ -102,6 +102,28 @@ def t_import():
         rc, out, err = w.cli("import", os.path.join(w.path, "missing.csv"))
         ok(rc == 1 and "missing.csv" in err, "a missing file is named")
 
+        def bfile(name, data):
+            p = os.path.join(w.path, name)
+            with open(p, "wb") as fh:
+                fh.write(data)
+            return p
+        rc, out, err = w.cli("import", bfile(
+            "bom.csv", b"\xef\xbb\xbfsymbol,quantity\r\nNFLX,4\r\n"))
+        ok(rc == 0 and by_symbol(w.json("list", "--json")[1])
+           .get("NFLX", {}).get("quantity") == 4,
+           "a file saved with a UTF-8 BOM imports: %s" % err.strip())
+        rc, out, err = w.cli("import", bfile("nul.csv", b"ORCL\nIBM\0,5\nINTC\n"))
+        ok(rc == 1 and "nul.csv:2" in err and "NUL" in err,
+           "a NUL in a line refuses the file, naming the line: %s" % err.strip())
+        rows = by_symbol(w.json("list", "--json")[1])
+        ok("ORCL" not in rows and "IBM" not in rows,
+           "and nothing from it was written")
+        rc, out, err = w.cli("import", bfile("esc.csv", b"AAPL,\x1b]0;pwned\x07\n"))
+        ok(rc == 1 and "esc.csv:1" in err and "pwned" in err
+           and "\x1b" not in err and "\x07" not in err,
+           "a bad quantity is quoted, control bytes never reach the "
+           "terminal: %r" % err)
+
 
 def t_config():
     """unknown keys and bad values name file, line and key; nothing written"""
