@@ -77,7 +77,7 @@ limit_param(struct web_req *r, size_t *limit, struct ps_err *err)
 static char *
 view_history(struct web_req *r, struct ps_store *s, struct ps_err *err)
 {
-	const char *raw = r->segs[r->nsegs - 2];
+	const char *raw = r->path.segs[r->path.nsegs - 2];
 	char sym[PS_SYMBOL_MAX + 1];
 	int64_t from = INT64_MIN, to = INT64_MAX;
 	size_t limit = HISTORY_LIMIT_DEFAULT;

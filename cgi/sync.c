@@ -83,8 +83,8 @@ admit(struct web_req *r, struct web_core *core)
 		web_method_not_allowed(r, "POST");
 		return NULL;
 	}
-	if (!web_origin_ok(web_param(r, "HTTP_ORIGIN"),
-	                   web_param(r, "HTTP_HOST"))) {
+	if (!http_origin_ok(web_param(r, "HTTP_ORIGIN"),
+	                    web_param(r, "HTTP_HOST"))) {
 		web_errorf(r, PS_EFORBIDDEN_ORIGIN, NULL,
 		           "a page from another site may not start a sync "
 		           "(Origin does not match Host)");

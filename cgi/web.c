@@ -16,7 +16,6 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcgiapp.h>
 #include <poll.h>
@@ -28,7 +27,7 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "event.h"
+#include "http.h"
 #include "web.h"
 
 extern char **environ;
@@ -94,133 +93,18 @@ web_method(const struct web_req *r)
 	return m ? m : "";
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* Decodes %XX in place; '+' stays '+' (it is not a space outside forms,
- * and "+00:00" in a time must survive). -1 on a bad escape or a NUL. */
-static int
-pct_decode(char *s)
-{
-	char *w = s;
-
-	for (; *s; s++) {
-		if (*s == '%') {
-			int hi = hexval((unsigned char)s[1]);
-			int lo = hi < 0 ? -1 : hexval((unsigned char)s[2]);
-
-			if (lo < 0 || (hi == 0 && lo == 0))
-				return -1;
-			*w++ = (char)(hi * 16 + lo);
-			s += 2;
-		} else {
-			*w++ = *s;
-		}
-	}
-	*w = '\0';
-	return 0;
-}
-
-/* The raw path: REQUEST_URI without its query, else SCRIPT_NAME plus
- * PATH_INFO (some plain CGI servers set no REQUEST_URI). */
-static char *
-raw_path(const struct web_req *r)
-{
-	const char *uri = web_param(r, "REQUEST_URI");
-	struct ps_buf b = {0};
-
-	if (uri && *uri) {
-		if (ps_buf_append(&b, uri, strcspn(uri, "?#")) < 0)
-			return NULL;
-	} else {
-		const char *sn = web_param(r, "SCRIPT_NAME");
-		const char *pi = web_param(r, "PATH_INFO");
-
-		if (ps_buf_puts(&b, sn ? sn : "") < 0 ||
-		    ps_buf_puts(&b, pi ? pi : "") < 0) {
-			ps_buf_free(&b);
-			return NULL;
-		}
-	}
-	return ps_buf_take(&b);
-}
-
-/* Splits the path into non-empty segments, each percent-decoded (after the
- * split, so an encoded '/' stays inside its segment). -1 on a bad path. */
-static int
-parse_path(struct web_req *r)
-{
-	char *p, *save = NULL, *seg;
-
-	r->path = raw_path(r);
-	if (!r->path)
-		return -1;
-	for (p = r->path; (seg = strtok_r(p, "/", &save)); p = NULL) {
-		if (pct_decode(seg) < 0)
-			return -1;
-		if (r->nsegs == WEB_MAX_SEGS) {
-			/* Keep the last segments: routing looks at those. */
-			memmove(r->segs, r->segs + 1,
-			        sizeof(r->segs[0]) * (WEB_MAX_SEGS - 1));
-			r->nsegs--;
-		}
-		r->segs[r->nsegs++] = seg;
-	}
-	return 0;
-}
-
 int
 web_path_ends(const struct web_req *r, const char *const *pat, int n)
 {
-	int i, off = r->nsegs - n;
-
-	if (off < 0)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (strcmp(pat[i], "*") != 0 &&
-		    strcmp(pat[i], r->segs[off + i]) != 0)
-			return 0;
-	return 1;
+	return http_path_ends(&r->path, pat, n);
 }
 
 int
 web_query(const struct web_req *r, const char *name, char *out, size_t n)
 {
-	const char *q = web_param(r, "QUERY_STRING");
-	size_t nl = strlen(name);
-
-	if (!q || !*q) {
-		const char *uri = web_param(r, "REQUEST_URI");
-
-		q = uri ? strchr(uri, '?') : NULL;
-		q = q ? q + 1 : "";
-	}
-	while (*q) {
-		size_t len = strcspn(q, "&#");
-
-		if (len >= nl && strncmp(q, name, nl) == 0 &&
-		    (len == nl || q[nl] == '=')) {
-			size_t vl = len == nl ? 0 : len - nl - 1;
-
-			if (vl >= n)
-				return -1;
-			memcpy(out, q + nl + (len > nl), vl);
-			out[vl] = '\0';
-			return pct_decode(out) < 0 ? -1 : 1;
-		}
-		if (q[len] != '&')
-			break;
-		q += len + 1;
-	}
-	return 0;
+	return http_query_get(http_query_of(web_param(r, "QUERY_STRING"),
+	                                    web_param(r, "REQUEST_URI")),
+	                      name, out, n);
 }
 
 /* ---- writing ---- */
@@ -256,76 +140,26 @@ web_flush(struct web_req *r)
 	return r->gone ? -1 : 0;
 }
 
-static const char *
-reason(int status)
-{
-	switch (status) {
-	case 200:
-		return "OK";
-	case 304:
-		return "Not Modified";
-	case 400:
-		return "Bad Request";
-	case 403:
-		return "Forbidden";
-	case 404:
-		return "Not Found";
-	case 405:
-		return "Method Not Allowed";
-	case 409:
-		return "Conflict";
-	case 429:
-		return "Too Many Requests";
-	case 503:
-		return "Service Unavailable";
-	default:
-		return "Internal Server Error";
-	}
-}
-
 int
 web_begin(struct web_req *r, int status, const char *headers)
 {
-	char line[64];
+	struct ps_buf h = {0};
+	int rc;
 
 	r->started = 1;
-	snprintf(line, sizeof(line), "Status: %d %s\r\n", status,
-	         reason(status));
-	web_write(r, line, strlen(line));
-	if (headers)
-		web_write(r, headers, strlen(headers));
-	return web_write(r, "\r\n", 2);
+	if (http_head(&h, status, -1, headers) < 0) {
+		ps_buf_reset(&h);
+		if (http_head(&h, 500, -1, NULL) < 0) {
+			r->gone = 1; /* no memory for even that */
+			return -1;
+		}
+	}
+	rc = web_write(r, h.data, h.len);
+	ps_buf_free(&h);
+	return rc;
 }
 
 /* ---- errors ---- */
-
-int
-web_status_for(enum ps_code code)
-{
-	switch (code) {
-	case PS_EBAD_REQUEST:
-		return 400;
-	case PS_EFORBIDDEN_ORIGIN:
-		return 403;
-	case PS_ENOT_FOUND:
-		return 404;
-	case PS_EMETHOD:
-		return 405;
-	case PS_ESYNC_IN_PROGRESS:
-		return 409;
-	case PS_ECOOLDOWN:
-	case PS_EUPSTREAM_QUOTA:
-		return 429;
-	default:
-		return 500;
-	}
-}
-
-static int
-is_head(const struct web_req *r)
-{
-	return strcmp(web_method(r), "HEAD") == 0;
-}
 
 /* Status, headers and a complete body with its Content-Length. */
 static void
@@ -333,17 +167,14 @@ send_body(struct web_req *r, int status, const char *headers, const char *body,
           size_t n)
 {
 	struct ps_buf h = {0};
-	int head = is_head(r);
 
-	/* A 304 carries no length: it would describe the 200's body. */
-	if ((status != 304 &&
-	     ps_buf_printf(&h, "Content-Length: %zu\r\n", n) < 0) ||
-	    ps_buf_puts(&h, headers ? headers : "") < 0) {
+	r->started = 1;
+	if (http_head(&h, status, (long long)n, headers) < 0) {
 		web_begin(r, 500, NULL);
 		goto buf_free;
 	}
-	web_begin(r, status, h.data);
-	if (!head && status != 304)
+	web_write(r, h.data, h.len);
+	if (http_has_body(status, web_method(r)))
 		web_write(r, body, n);
 	web_flush(r);
 buf_free:
@@ -357,28 +188,15 @@ web_error(struct web_req *r, const struct ps_err *err, const char *headers)
 	                          "\"out_of_memory\",\"message\":"
 	                          "\"out of memory\"}\n";
 	struct ps_buf h = {0}, b = {0};
-	char *json = ps_error_json(err);
-	int status = web_status_for(err->code);
+	int status;
 
-	if (!json || ps_buf_puts(&b, json) < 0 || ps_buf_puts(&b, "\n") < 0)
-		goto oom;
-	if (ps_buf_puts(&h, "Content-Type: application/json\r\n"
-	                    "Cache-Control: no-store\r\n") < 0)
-		goto oom;
-	if (err->code == PS_ECOOLDOWN && err->retry_after > 0 &&
-	    ps_buf_printf(&h, "Retry-After: %ld\r\n", err->retry_after) < 0)
-		goto oom;
-	if (headers && ps_buf_puts(&h, headers) < 0)
-		goto oom;
-	send_body(r, status, h.data, b.data, b.len);
-	goto bufs_free;
-oom:
-	send_body(r, 500, "Content-Type: application/json\r\n", oom,
-	          sizeof(oom) - 1);
-bufs_free:
+	if (http_error_answer(err, headers, &status, &h, &b) < 0)
+		send_body(r, 500, "Content-Type: application/json\r\n", oom,
+		          sizeof(oom) - 1);
+	else
+		send_body(r, status, h.data, b.data, b.len);
 	ps_buf_free(&h);
 	ps_buf_free(&b);
-	free(json);
 }
 
 void
@@ -405,140 +223,21 @@ web_method_not_allowed(struct web_req *r, const char *allow)
 	           web_method(r), allow);
 }
 
-/* ---- ETag ---- */
-
-void
-web_etag(const char *body, size_t n, char out[WEB_ETAG_LEN])
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)body[i];
-		h *= 0x100000001b3ULL;
-	}
-	snprintf(out, WEB_ETAG_LEN, "\"%016llx\"", (unsigned long long)h);
-}
-
-int
-web_etag_matches(const char *inm, const char *etag)
-{
-	size_t el = strlen(etag);
-
-	if (!inm)
-		return 0;
-	while (*inm) {
-		size_t len;
-
-		inm += strspn(inm, " \t,");
-		if (strncmp(inm, "W/", 2) == 0)
-			inm += 2; /* weak comparison, as RFC 9110 asks */
-		len = strcspn(inm, " \t,");
-		if ((len == 1 && inm[0] == '*') ||
-		    (len == el && strncmp(inm, etag, el) == 0))
-			return 1;
-		inm += len;
-	}
-	return 0;
-}
-
 void
 web_json_cached(struct web_req *r, const char *body)
 {
-	char etag[WEB_ETAG_LEN], h[160];
-	struct ps_buf b = {0};
+	struct ps_buf b = {0}, h = {0};
+	int status;
 
-	if (ps_buf_puts(&b, body) < 0 || ps_buf_puts(&b, "\n") < 0) {
+	if (ps_buf_puts(&b, body) < 0 || ps_buf_puts(&b, "\n") < 0 ||
+	    http_cached_answer(b.data, b.len,
+	                       web_param(r, "HTTP_IF_NONE_MATCH"), &status,
+	                       &h) < 0)
 		web_errorf(r, PS_ENOMEM, NULL, "out of memory");
-		goto buf_free;
-	}
-	web_etag(b.data, b.len, etag);
-	snprintf(h, sizeof(h),
-	         "Content-Type: application/json\r\n"
-	         "Cache-Control: no-cache\r\nETag: %s\r\n",
-	         etag);
-	if (web_etag_matches(web_param(r, "HTTP_IF_NONE_MATCH"), etag))
-		send_body(r, 304, h + strcspn(h, "\n") + 1, "", 0);
 	else
-		send_body(r, 200, h, b.data, b.len);
-buf_free:
+		send_body(r, status, h.data, b.data, b.len);
+	ps_buf_free(&h);
 	ps_buf_free(&b);
-}
-
-/* ---- Origin ---- */
-
-/* Splits "host[:port]" or "[v6]:port" (len bytes) into its name and port
- * ("" when none). 0, or -1 when it does not fit. */
-static int
-split_hostport(const char *s, size_t len, char *name, size_t nn, char *port,
-               size_t pn)
-{
-	const char *colon = NULL;
-	size_t hl;
-
-	if (len > 0 && s[0] == '[') {
-		const char *end = memchr(s, ']', len);
-
-		if (!end)
-			return -1;
-		hl = (size_t)(end - s) + 1;
-		if (hl < len) {
-			if (s[hl] != ':')
-				return -1;
-			colon = s + hl;
-		}
-	} else {
-		colon = memchr(s, ':', len);
-		hl = colon ? (size_t)(colon - s) : len;
-	}
-	if (hl == 0 || hl >= nn)
-		return -1;
-	memcpy(name, s, hl);
-	name[hl] = '\0';
-	port[0] = '\0';
-	if (colon) {
-		size_t plen = len - (size_t)(colon + 1 - s);
-
-		if (plen >= pn)
-			return -1;
-		memcpy(port, colon + 1, plen);
-		port[plen] = '\0';
-	}
-	return 0;
-}
-
-int
-web_origin_ok(const char *origin, const char *host)
-{
-	char oname[256], oport[16], hname[256], hport[16];
-	const char *sep, *hp;
-	size_t len;
-
-	if (!origin || !*origin)
-		return 1; /* curl and other non-browser clients */
-	if (!host || !*host)
-		return 0;
-	sep = strstr(origin, "://");
-	if (!sep)
-		return 0; /* "null" and anything else naming no host */
-	hp = sep + 3;
-	len = strcspn(hp, "/?#");
-	if (split_hostport(hp, len, oname, sizeof(oname), oport,
-	                   sizeof(oport)) < 0 ||
-	    split_hostport(host, strlen(host), hname, sizeof(hname), hport,
-	                   sizeof(hport)) < 0)
-		return 0;
-	if (strcasecmp(oname, hname) != 0)
-		return 0;
-	if (!hport[0])
-		return 1; /* Debian's nginx passes Host without its port */
-	if (!oport[0]) {
-		if (strncasecmp(origin, "https:", 6) == 0)
-			strcpy(oport, "443");
-		else if (strncasecmp(origin, "http:", 5) == 0)
-			strcpy(oport, "80");
-	}
-	return atol(oport) == atol(hport) && atol(hport) > 0;
 }
 
 /* ---- the config and the store ---- */
@@ -596,18 +295,20 @@ static void
 serve(const struct web_app *app, void *fcgi)
 {
 	struct web_req r = {0};
+	struct ps_err err = {0};
 
 	r.prog = app->name;
 	r.fcgi = fcgi;
-	if (parse_path(&r) < 0)
-		web_errorf(&r, PS_EBAD_REQUEST, NULL,
-		           "the request path is not a valid URL path");
+	if (http_path_parse(&r.path, web_param(&r, "REQUEST_URI"),
+	                    web_param(&r, "SCRIPT_NAME"),
+	                    web_param(&r, "PATH_INFO"), &err) < 0)
+		web_error(&r, &err, NULL);
 	else
 		app->handle(&r, app->arg);
 	if (!r.started)
 		web_errorf(&r, PS_EINTERNAL, NULL, "no answer");
 	web_flush(&r);
-	free(r.path);
+	http_path_free(&r.path);
 }
 
 static int

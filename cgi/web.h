@@ -3,9 +3,9 @@
  * threads taking turns in FCGX_Accept_r, or one plain CGI request when
  * stdin is not a listening socket), the request as the handlers see it
  * (parameters, path segments, writing and flushing, the same in both
- * modes), JSON error answers with SPEC §5's status codes, ETag and 304,
- * the Origin check, the config and store opened once per process, and
- * one-line logs on stderr prefixed with the program's name.
+ * modes), JSON error answers and cached documents written by the rules
+ * of http.h, the config and store opened once per process, and one-line
+ * logs on stderr prefixed with the program's name.
  *
  * Limits: requests are answered on worker threads, so a handler must only
  * touch its own request and the shared, thread-safe core (conf is
@@ -20,9 +20,8 @@
 
 #include "conf.h"
 #include "err.h"
+#include "http.h"
 #include "store.h"
-
-#define WEB_MAX_SEGS 16
 
 /* One request. Owned by the accept loop; a handler borrows it until it
  * returns. */
@@ -31,9 +30,7 @@ struct web_req {
 	void *fcgi;       /* FCGX_Request *, or NULL in plain CGI */
 	int gone;         /* a write failed: the client left; drop output */
 	int started;      /* the headers were sent */
-	char *path;       /* decoded copy of REQUEST_URI's path */
-	const char *segs[WEB_MAX_SEGS]; /* its non-empty segments, in path */
-	int nsegs;
+	struct http_path path; /* REQUEST_URI's path, in decoded segments */
 };
 
 /* What a program's main hands to web_run. */
@@ -90,10 +87,8 @@ int web_write(struct web_req *r, const void *p, size_t n);
 /* Sends what is buffered now (one FastCGI record). */
 int web_flush(struct web_req *r);
 
-/* The HTTP status for an error code (SPEC §5). */
-int web_status_for(enum ps_code code);
 /* Answers err as {"type":"error","code":..,"message":..} with
- * web_status_for(err->code) and the extra headers (may be NULL);
+ * http_status_for(err->code) and the extra headers (may be NULL);
  * Retry-After is added for a cooldown with retry_after > 0. */
 void web_error(struct web_req *r, const struct ps_err *err,
                const char *headers);
@@ -106,16 +101,6 @@ void web_method_not_allowed(struct web_req *r, const char *allow);
 /* Answers a JSON document (GET or HEAD): ETag, Cache-Control: no-cache,
  * 304 when If-None-Match names the ETag, no body for HEAD. */
 void web_json_cached(struct web_req *r, const char *body);
-
-/* The ETag of body: a quoted 64-bit FNV-1a in hex (19 bytes with NUL). */
-#define WEB_ETAG_LEN 19
-void web_etag(const char *body, size_t n, char out[WEB_ETAG_LEN]);
-/* 1 when an If-None-Match value (a list, W/ allowed, or *) names etag. */
-int web_etag_matches(const char *if_none_match, const char *etag);
-
-/* 1 when the request may change state: no Origin, or one naming the host
- * of Host (and its port, where Host carries one). */
-int web_origin_ok(const char *origin, const char *host);
 
 /* A program's command line: none -> -1 (go on and serve); --help or
  * --version -> printed, 0; anything else -> usage on stderr, 2. */
