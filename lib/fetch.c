@@ -56,6 +56,9 @@ struct ps_fetch {
 	struct job *head, *tail; /* FIFO of new jobs */
 	struct job *waiting;     /* retries, sorted by not_before */
 	long requests;
+	struct ps_budget *budget; /* borrowed; NULL = no gate */
+	int refused;              /* the budget said no: send nothing more */
+	struct ps_err refusal;
 };
 
 static int64_t
@@ -278,6 +281,12 @@ ps_fetch_add(struct ps_fetch *f, const char *url, void *user,
 	return 0;
 }
 
+void
+ps_fetch_set_budget(struct ps_fetch *f, struct ps_budget *b)
+{
+	f->budget = b;
+}
+
 long
 ps_fetch_requests(const struct ps_fetch *f)
 {
@@ -350,14 +359,26 @@ start_one(struct ps_fetch *f, struct slot *s, struct job *j, struct ps_err *err)
 	return 0;
 }
 
-/* Fills free slots from the due retries and the queue. */
+/* Puts j back at the head of the FIFO (the run is ending anyway). */
+static void
+push_front(struct ps_fetch *f, struct job *j)
+{
+	j->next = f->head;
+	f->head = j;
+	if (f->tail == NULL)
+		f->tail = j;
+}
+
+/* Fills free slots from the due retries and the queue, each request
+ * counted by the budget right before it goes out (SPEC §8: the limit holds
+ * for every request, retries included). */
 static int
 start_ready(struct ps_fetch *f, struct ps_err *err)
 {
 	int64_t now = now_ms();
 	int i;
 
-	for (i = 0; i < f->nslots && f->busy < f->nslots; i++) {
+	for (i = 0; i < f->nslots && f->busy < f->nslots && !f->refused; i++) {
 		struct job *j;
 
 		if (f->slots[i].job != NULL)
@@ -365,6 +386,12 @@ start_ready(struct ps_fetch *f, struct ps_err *err)
 		j = next_job(f, now);
 		if (j == NULL)
 			break;
+		if (f->budget != NULL &&
+		    ps_budget_take(f->budget, time(NULL), &f->refusal) < 0) {
+			push_front(f, j);
+			f->refused = 1;
+			break;
+		}
 		if (start_one(f, &f->slots[i], j, err) < 0)
 			return -1;
 	}
@@ -563,7 +590,7 @@ poll_timeout(const struct ps_fetch *f)
 {
 	int64_t wait;
 
-	if (f->waiting == NULL || f->busy >= f->nslots)
+	if (f->waiting == NULL || f->busy >= f->nslots || f->refused)
 		return IDLE_POLL_MS;
 	wait = f->waiting->not_before - now_ms();
 	if (wait < 0)
@@ -578,9 +605,12 @@ ps_fetch_run(struct ps_fetch *f, ps_fetch_done_fn done, void *arg,
 	int running;
 	CURLMcode mc;
 
+	f->refused = 0;
 	for (;;) {
 		if (start_ready(f, err) < 0)
 			goto abandon;
+		if (f->refused && f->busy == 0)
+			goto refused;
 		if (f->busy == 0 && f->head == NULL && f->waiting == NULL)
 			return 0;
 		mc = curl_multi_perform(f->multi, &running);
@@ -594,10 +624,12 @@ ps_fetch_run(struct ps_fetch *f, ps_fetch_done_fn done, void *arg,
 			return 0;
 		}
 		/* A freed slot with work ready: start it before sleeping. */
-		if (f->busy < f->nslots &&
+		if (f->busy < f->nslots && !f->refused &&
 		    (f->head != NULL || (f->waiting != NULL &&
 		                         f->waiting->not_before <= now_ms())))
 			continue;
+		if (f->refused && f->busy == 0)
+			goto refused;
 		if (f->busy == 0 && f->head == NULL && f->waiting == NULL)
 			return 0;
 		mc = curl_multi_poll(f->multi, NULL, 0, poll_timeout(f), NULL);
@@ -607,6 +639,9 @@ ps_fetch_run(struct ps_fetch *f, ps_fetch_done_fn done, void *arg,
 			goto abandon;
 		}
 	}
+refused:
+	if (err != NULL)
+		*err = f->refusal;
 abandon:
 	abandon_all(f);
 	return -1;

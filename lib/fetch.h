@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "budget.h"
 #include "conf.h"
 #include "err.h"
 #include "fmp.h"
@@ -42,12 +43,19 @@ struct ps_fetch *ps_fetch_new(const struct ps_conf *c, struct ps_err *err);
 /* Frees it; safe on NULL. */
 void ps_fetch_free(struct ps_fetch *f);
 
+/* Puts every request (each try of it) through b (borrowed; must outlive
+ * the engine; NULL = none) right before it is sent. When b refuses one,
+ * nothing more is sent: the requests in flight finish and are handed to the
+ * callback, then ps_fetch_run returns -1 with b's error (PS_EUPSTREAM_QUOTA)
+ * and the queue is dropped. */
+void ps_fetch_set_budget(struct ps_fetch *f, struct ps_budget *b);
+
 /* Queues a request for url (copied). user is handed back in the result. */
 int ps_fetch_add(struct ps_fetch *f, const char *url, void *user,
                  struct ps_err *err);
 
 /* Runs until the queue is empty or done() returns nonzero. Returns 0, or -1
- * with err on a libcurl failure. */
+ * with err on a libcurl failure or a request the budget refused. */
 int ps_fetch_run(struct ps_fetch *f, ps_fetch_done_fn done, void *arg,
                  struct ps_err *err);
 

@@ -22,6 +22,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "budget.h"
 #include "fetch.h"
 #include "fmp.h"
 #include "isotime.h"
@@ -85,7 +86,7 @@ struct run {
 	struct rate rates[MAX_RATES];
 	size_t nrates;
 
-	long requests_recorded;
+	struct ps_budget budget; /* every request passes it (SPEC §8) */
 	int64_t t0;
 	int stopped; /* a fatal error is in stop */
 	struct ps_err stop;
@@ -313,17 +314,6 @@ top_up(struct run *r, struct ps_err *err)
 	return 0;
 }
 
-static int
-record_requests(struct run *r)
-{
-	long now_count, delta = ps_fetch_requests(r->f) - r->requests_recorded;
-
-	if (delta <= 0)
-		return 0;
-	r->requests_recorded += delta;
-	return ps_store_requests_add(r->s, time(NULL), delta, &now_count, NULL);
-}
-
 /* The batch's quotes, the progress readers see and the request count go
  * in one transaction: one commit, one fsync, per batch. */
 static int
@@ -334,7 +324,7 @@ finish_batch(struct run *r, size_t bi)
 	const char *key = "progress";
 	const char **bad = r->failed_syms + r->nfailed;
 	struct ps_err err;
-	long requests = ps_fetch_requests(r->f) - r->requests_recorded;
+	long requests = ps_budget_pending(&r->budget);
 	size_t i, nbad = 0;
 	char *line;
 	int rc;
@@ -361,7 +351,7 @@ finish_batch(struct run *r, size_t bi)
 	free(line);
 	if (rc < 0)
 		return stop(r, err.code, err.msg);
-	r->requests_recorded += requests;
+	ps_budget_recorded(&r->budget, requests);
 	r->nfailed += nbad;
 	r->updated = ev.updated;
 	r->failed = ev.failed;
@@ -654,23 +644,20 @@ requests_needed(struct run *r)
 	return need;
 }
 
+/* The up-front estimate (SPEC §2): a sync that would pass the limit does
+ * not start. The estimate cannot see retries or a switch to single mode;
+ * the budget stops those request by request. */
 static int
 check_daily_limit(struct run *r, int64_t now, struct ps_err *err)
 {
-	long used, need, limit = r->c->daily_request_limit;
+	long left, need;
 
-	if (limit == 0)
-		return 0;
-	if (ps_store_requests_add(r->s, now, 0, &used, err) < 0)
+	if (ps_budget_left(&r->budget, now, &left, NULL, err) < 0)
 		return -1;
 	need = requests_needed(r);
-	if (used + need <= limit)
+	if (need <= left)
 		return 0;
-	return ps_err_set(err, PS_EUPSTREAM_QUOTA,
-	                  "this sync needs %ld upstream requests but only "
-	                  "%ld of today's daily_request_limit (%ld) are left; "
-	                  "the count resets at 00:00 UTC",
-	                  need, used < limit ? limit - used : 0, limit);
+	return ps_budget_refuse(&r->budget, "this sync", need, left, err);
 }
 
 static int
@@ -897,6 +884,7 @@ ps_sync_run(const struct ps_conf *c, struct ps_store *s,
 
 	memset(&r, 0, sizeof(r));
 	r.c = c, r.s = s, r.cb = cb, r.arg = arg, r.fx_rate = NAN;
+	ps_budget_init(&r.budget, s, c->daily_request_limit);
 	ps_err_clear(err);
 	if (ps_conf_check_key(c, err) < 0)
 		goto not_started;
@@ -913,6 +901,7 @@ ps_sync_run(const struct ps_conf *c, struct ps_store *s,
 	    check_daily_limit(&r, now, err) < 0 ||
 	    (r.f = ps_fetch_new(c, err)) == NULL)
 		goto release_lock;
+	ps_fetch_set_budget(r.f, &r.budget);
 	if (start(&r, now, err) < 0 ||
 	    (r.n > 0 && ps_fetch_run(r.f, on_done, &r, err) < 0))
 		stop(&r, err->code, err->msg);
@@ -922,7 +911,9 @@ ps_sync_run(const struct ps_conf *c, struct ps_store *s,
 		           r.batches_done, r.nbatches);
 		r.stopped = 1;
 	}
-	record_requests(&r);
+	/* Losing the count of the last requests only makes the status lag;
+	 * the sync's own outcome is what the caller must hear about. */
+	ps_budget_flush(&r.budget, time(NULL), NULL);
 	if (!r.stopped)
 		emit_complete(&r);
 	if (r.stopped) {
@@ -979,15 +970,24 @@ ps_sync_profiles(const struct ps_conf *c, struct ps_store *s,
                  const char *const *symbols, size_t n, struct ps_err *err)
 {
 	struct profiles p = {.s = s, .symbols = symbols};
+	struct ps_budget budget;
 	struct ps_fetch *f;
+	long left;
 	size_t i;
 	int rc = -1;
 
 	if (ps_conf_check_key(c, err) < 0)
 		return -1;
+	ps_budget_init(&budget, s, c->daily_request_limit);
+	if (ps_budget_left(&budget, time(NULL), &left, NULL, err) < 0)
+		return -1;
+	if ((long)n > left)
+		return ps_budget_refuse(&budget, "reading these profiles",
+		                        (long)n, left, err);
 	f = ps_fetch_new(c, err);
 	if (f == NULL)
 		return -1;
+	ps_fetch_set_budget(f, &budget);
 	for (i = 0; i < n; i++) {
 		char *url = ps_fmp_url_profile(c, symbols[i]);
 		int added =
@@ -999,18 +999,15 @@ ps_sync_profiles(const struct ps_conf *c, struct ps_store *s,
 			goto free_fetch;
 	}
 	if (ps_fetch_run(f, on_profile_only, &p, err) < 0)
-		goto free_fetch;
-	{
-		long today;
-
-		ps_store_requests_add(s, time(NULL), ps_fetch_requests(f),
-		                      &today, NULL);
-	}
+		goto flush_budget;
 	if (p.failed) {
 		*err = p.err;
-		goto free_fetch;
+		goto flush_budget;
 	}
 	rc = 0;
+flush_budget:
+	/* What was sent counts, whatever became of it. */
+	ps_budget_flush(&budget, time(NULL), NULL);
 free_fetch:
 	ps_fetch_free(f);
 	return rc;

@@ -28,8 +28,10 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "budget.h"
 #include "buf.h"
 #include "fetch.h"
+#include "store.h"
 #include "tap.h"
 
 static pid_t fake_pid = -1;
@@ -512,6 +514,60 @@ test_callback_stops(void)
 	control("{\"delay\": 0}");
 }
 
+/* The gate of daily_request_limit: 3 allowed, 6 queued with one flaky
+ * (a retry is a request too): the 3 sent finish and reach the callback,
+ * then the run fails with upstream_quota and nothing more is sent. */
+static void
+test_budget(void)
+{
+	const char *syms[6] = {"B0", "B1", "B2", "B3", "B4", "B5"};
+	struct seen sn = {0};
+	struct ps_conf c;
+	struct ps_fetch *f;
+	struct ps_store *s = NULL;
+	struct ps_budget b;
+	struct ps_err err;
+	char *dir = tap_tmpdir();
+	int i, rc;
+
+	if (!tap_ok(dir != NULL && ps_store_open(&s, dir, 8, &err) == 0,
+	            "budget: store opened"))
+		goto free_dir;
+	control("{\"delay\": 0.1, \"fail\": [{\"match\": \"B0\", "
+	        "\"status\": 503, \"retry_after\": 0, \"times\": 1}]}");
+	reset_stats();
+	conf_for(&c, base_url, 2, 10, 2);
+	ps_budget_init(&b, s, 3);
+	f = ps_fetch_new(&c, &err);
+	ps_fetch_set_budget(f, &b);
+	for (i = 0; i < 6; i++) {
+		char url[256];
+
+		snprintf(url, sizeof(url), "%s/stable/quote?symbol=%s&apikey=k",
+		         base_url, syms[i]);
+		ps_fetch_add(f, url, &jobs_idx[i], &err);
+	}
+	sn.f = f;
+	rc = ps_fetch_run(f, on_done, &sn, &err);
+	tap_int(rc, -1, "budget: the run fails");
+	tap_int(err.code, PS_EUPSTREAM_QUOTA, "budget: with upstream_quota");
+	tap_int(stat_num("requests"), 3, "budget: the fake saw 3 requests");
+	tap_int(ps_budget_pending(&b), 3, "budget: 3 taken");
+	tap_int(ps_fetch_requests(f), 3, "budget: 3 started");
+	tap_ok(sn.n == 2 && sn.count[1] == 1,
+	       "budget: the requests in flight reached the callback (%d)",
+	       sn.n);
+	tap_int(ps_fetch_run(f, on_done, &sn, &err), 0,
+	        "budget: run again: the queue was dropped");
+	ps_fetch_free(f);
+	control("{\"delay\": 0, \"fail\": []}");
+	ps_store_close(&s);
+free_dir:
+	if (dir != NULL)
+		tap_rmrf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
@@ -537,6 +593,7 @@ main(void)
 	test_refused();
 	test_callback_adds();
 	test_callback_stops();
+	test_budget();
 	stop_fake();
 	curl_global_cleanup();
 	return tap_done();

@@ -148,9 +148,64 @@ def t_daily_limit():
         w.close()
 
 
+def t_limit_every_request():
+    """daily_request_limit holds for every request: single-mode switch,
+    retries, profiles and add --refresh-profile (issue 9, defect 3)"""
+    with T.Fake(key=KEY, plan="starter") as f:
+        w = case(f, T.syms("S", 10), daily_request_limit=5)
+        f.reset()
+        rc, ev, err = w.sync()
+        T.events_ok(ev, "starter, 10 symbols, limit 5: events follow the rules")
+        t = T.terminal(ev)
+        T.eq((rc, t.get("type"), t.get("code")), (1, "error", "upstream_quota"),
+             "the switch to single mode stops at the limit: upstream_quota")
+        T.ok("daily_request_limit" in t.get("message", ""),
+             "the message names daily_request_limit: %s" % t.get("message"))
+        rc, doc, err = w.json("status")
+        T.eq(doc["requests_today"], 5, "requests_today is 5, not 12")
+        T.eq(f.stats()["requests"], 5, "the fake saw 5 requests")
+        T.eq(doc["running"], False, "not running after the stop")
+        w.close()
+    with T.Fake(key=KEY) as f:
+        w = case(f, ["A", "B", "C"], daily_request_limit=4, retries=5)
+        f.control({"fail": [{"match": "*", "status": 503, "retry_after": 0}]})
+        f.reset()
+        rc, ev, err = w.sync()
+        t = T.terminal(ev)
+        T.eq((rc, t.get("code")), (1, "upstream_quota"),
+             "retries stop at the limit with upstream_quota")
+        T.eq(f.stats()["requests"], 4, "4 requests reached the fake, not 7")
+        T.eq(w.json("status")[1]["requests_today"], 4, "requests_today 4")
+        w.close()
+    with T.Fake(key=KEY) as f:
+        w = case(f, ["A.DE", "B.DE", "C.DE"], daily_request_limit=3,
+                 fmp_batch="batch")
+        f.reset()
+        rc, ev, err = w.sync()
+        t = T.terminal(ev)
+        # 1 batch + 1 fx + 3 profiles = 5, refused before the start
+        T.eq((rc, [e["type"] for e in ev], t.get("code")),
+             (1, ["error"], "upstream_quota"), "profiles count in the estimate")
+        rc, out, err = w.cli("add", "X.DE", "Y.DE", "Z.DE", "W.DE",
+                             "--refresh-profile")
+        T.ok(rc == 1 and "daily_request_limit" in err and "4" in err,
+             "add --refresh-profile of 4 with 3 left does not start (%d %s)"
+             % (rc, err.strip()))
+        T.eq(f.stats()["requests"], 0, "no request sent")
+        rc, out, err = w.cli("add", "X.DE", "Y.DE", "--refresh-profile")
+        T.eq(rc, 0, "2 profiles with 3 left: read")
+        rc, out, err = w.cli("add", "Z.DE", "W.DE", "--refresh-profile")
+        T.ok(rc == 1 and "only 1 of" in err,
+             "2 more with 1 left: refused (%s)" % err.strip())
+        T.eq(f.stats()["requests"], 2, "2 profile requests in all")
+        T.eq(w.json("status")[1]["requests_today"], 2, "requests_today 2")
+        w.close()
+
+
 def main():
     T.need_cli()
-    for fn in (t_starter_auto, t_free, t_batch_forced, t_currencies, t_daily_limit):
+    for fn in (t_starter_auto, t_free, t_batch_forced, t_currencies, t_daily_limit,
+               t_limit_every_request):
         T.scenario(fn)
     return T.done()
 

@@ -1,0 +1,94 @@
+/*
+ * budget: check-and-count of upstream requests against daily_request_limit.
+ * The store keeps the day's count (settings, reset on a new UTC day); this
+ * module adds what the running process has sent and not yet written, so a
+ * check never waits for a write transaction (one fsync) per request: a read
+ * transaction per request costs microseconds.
+ */
+#include <limits.h>
+
+#include "budget.h"
+
+void
+ps_budget_init(struct ps_budget *b, struct ps_store *s, long limit)
+{
+	b->s = s;
+	b->limit = limit > 0 ? limit : 0;
+	b->pending = 0;
+}
+
+int
+ps_budget_left(struct ps_budget *b, int64_t now, long *left, long *used,
+               struct ps_err *err)
+{
+	long stored = 0;
+
+	if (ps_store_requests_add(b->s, now, 0, &stored, err) < 0)
+		return -1;
+	if (used != NULL)
+		*used = stored + b->pending;
+	if (b->limit == 0)
+		*left = LONG_MAX;
+	else if (stored + b->pending >= b->limit)
+		*left = 0;
+	else
+		*left = b->limit - stored - b->pending;
+	return 0;
+}
+
+int
+ps_budget_take(struct ps_budget *b, int64_t now, struct ps_err *err)
+{
+	long left, used;
+
+	if (b->limit == 0) {
+		b->pending++;
+		return 0;
+	}
+	if (ps_budget_left(b, now, &left, &used, err) < 0)
+		return -1;
+	if (left <= 0)
+		return ps_err_set(err, PS_EUPSTREAM_QUOTA,
+		                  "daily_request_limit (%ld) reached: %ld "
+		                  "upstream requests made today; the count "
+		                  "resets at 00:00 UTC",
+		                  b->limit, used);
+	b->pending++;
+	return 0;
+}
+
+long
+ps_budget_pending(const struct ps_budget *b)
+{
+	return b->pending;
+}
+
+void
+ps_budget_recorded(struct ps_budget *b, long n)
+{
+	b->pending = n < b->pending ? b->pending - n : 0;
+}
+
+int
+ps_budget_flush(struct ps_budget *b, int64_t now, struct ps_err *err)
+{
+	long count;
+
+	if (b->pending == 0)
+		return 0;
+	if (ps_store_requests_add(b->s, now, b->pending, &count, err) < 0)
+		return -1;
+	b->pending = 0;
+	return 0;
+}
+
+int
+ps_budget_refuse(const struct ps_budget *b, const char *what, long need,
+                 long left, struct ps_err *err)
+{
+	return ps_err_set(err, PS_EUPSTREAM_QUOTA,
+	                  "%s needs %ld upstream requests but only %ld of "
+	                  "today's daily_request_limit (%ld) are left; the "
+	                  "count resets at 00:00 UTC",
+	                  what, need, left, b->limit);
+}
