@@ -364,32 +364,32 @@ nomem:
 }
 
 /* The key file's first line, without its line end. Its content is never put
- * in a message, even when it is refused. */
+ * in a message, even when it is refused; its name is quoted, since it comes
+ * from the config file's bytes. */
 static int
 read_key_file(struct ps_conf *c, struct ps_err *err)
 {
-	char line[KEY_LINE_MAX + 2];
+	char line[KEY_LINE_MAX + 2], kf[PS_QUOTE_SIZE];
 	size_t n;
 	FILE *f;
 	int rc = 0;
 
+	ps_err_quote(c->fmp_api_key_file, kf);
 	f = fopen(c->fmp_api_key_file, "r");
 	if (f == NULL)
 		return ps_err_set(err, PS_ECONFIG,
 		                  "%s: cannot read fmp_api_key_file %s: %s",
-		                  c->path, c->fmp_api_key_file,
-		                  strerror(errno));
+		                  c->path, kf, strerror(errno));
 	if (fgets(line, sizeof(line), f) == NULL) {
 		if (ferror(f))
 			rc = ps_err_set(err, PS_ECONFIG,
 			                "%s: cannot read fmp_api_key_file %s: "
 			                "%s",
-			                c->path, c->fmp_api_key_file,
-			                strerror(errno));
+			                c->path, kf, strerror(errno));
 		else
 			rc = ps_err_set(err, PS_ECONFIG,
 			                "%s: fmp_api_key_file %s is empty",
-			                c->path, c->fmp_api_key_file);
+			                c->path, kf);
 		goto close_file;
 	}
 	n = strlen(line);
@@ -397,7 +397,7 @@ read_key_file(struct ps_conf *c, struct ps_err *err)
 		rc = ps_err_set(err, PS_ECONFIG,
 		                "%s: fmp_api_key_file %s: first line is longer "
 		                "than %d bytes",
-		                c->path, c->fmp_api_key_file, KEY_LINE_MAX);
+		                c->path, kf, KEY_LINE_MAX);
 		goto wipe_line;
 	}
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -405,7 +405,7 @@ read_key_file(struct ps_conf *c, struct ps_err *err)
 	if (n == 0) {
 		rc = ps_err_set(err, PS_ECONFIG,
 		                "%s: fmp_api_key_file %s: first line is empty",
-		                c->path, c->fmp_api_key_file);
+		                c->path, kf);
 		goto wipe_line;
 	}
 	if (set_str(&c->fmp_api_key, line) != SET_OK)
