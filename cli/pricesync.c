@@ -1,9 +1,10 @@
 /*
- * pricesync: the command-line tool (SPEC §6). main reads the command name
- * and runs one function from the table below; each loads the config, opens
- * the store, does its one job and returns an exit code: 0 done, 1 failed
- * (a message on stderr), 2 the command line does not parse, 3 a sync that
- * completed with some symbols failed.
+ * pricesync: the command-line tool (SPEC §6). main finds the command in
+ * the table below and parses its whole command line first, so a usage error
+ * touches nothing; only then it loads the config, opens the store and runs
+ * the command's function, which does its one job and returns an exit code:
+ * 0 done, 1 failed (a message on stderr), 2 the command line does not
+ * parse, 3 a sync that completed with some symbols failed.
  */
 #include "config.h"
 
@@ -49,12 +50,6 @@ static const char usage_text[] =
         "(see pricesync.conf(5)). Exit: 0 ok, 1 failure, 2 usage, 3 sync\n"
         "completed with failed symbols. See pricesync(1).\n";
 
-/* What every command gets: the parsed config and an open store. */
-struct ctx {
-	struct ps_conf conf;
-	struct ps_store *store;
-};
-
 static int
 fail(const struct ps_err *err)
 {
@@ -62,11 +57,14 @@ fail(const struct ps_err *err)
 	return EX_FAIL;
 }
 
+/* fmt has one %s, for arg, which is quoted: it is what the user typed. */
 static int
 usage_error(const char *fmt, const char *arg)
 {
+	char q[PS_QUOTE_SIZE];
+
 	fputs("pricesync: ", stderr);
-	fprintf(stderr, fmt, arg);
+	fprintf(stderr, fmt, ps_err_quote(arg, q));
 	fputs("\nTry 'pricesync --help'.\n", stderr);
 	return EX_USAGE;
 }
@@ -95,171 +93,203 @@ enum {
 	OPT_HELP
 };
 
+#define OPT(x) (1u << (x))
+
 struct opts {
-	int json, csv, refresh, help;
+	int json, csv, refresh;
 	const char *from, *to, *limit, *quantity, *currency;
 };
 
-/* Parses argv with the options `allowed` (a string of OPT_ values) and
- * leaves the operands at argv[optind..]. -1 on a usage error (printed). */
+static const struct option long_opts[] = {
+        {"json", no_argument, NULL, OPT_JSON},
+        {"csv", no_argument, NULL, OPT_CSV},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
+        {"limit", required_argument, NULL, OPT_LIMIT},
+        {"quantity", required_argument, NULL, OPT_QUANTITY},
+        {"currency", required_argument, NULL, OPT_CURRENCY},
+        {"refresh-profile", no_argument, NULL, OPT_REFRESH},
+        {"help", no_argument, NULL, OPT_HELP},
+        {NULL, 0, NULL, 0}};
+
+/* The usage error for what getopt_long refused (ch '?' or ':'). */
 static int
-parse_opts(int argc, char **argv, const char *allowed, struct opts *o)
+bad_option(int ch, char **argv)
 {
-	static const struct option all[] = {
-	        {"json", no_argument, NULL, OPT_JSON},
-	        {"csv", no_argument, NULL, OPT_CSV},
-	        {"from", required_argument, NULL, OPT_FROM},
-	        {"to", required_argument, NULL, OPT_TO},
-	        {"limit", required_argument, NULL, OPT_LIMIT},
-	        {"quantity", required_argument, NULL, OPT_QUANTITY},
-	        {"currency", required_argument, NULL, OPT_CURRENCY},
-	        {"refresh-profile", no_argument, NULL, OPT_REFRESH},
-	        {"help", no_argument, NULL, OPT_HELP},
-	        {NULL, 0, NULL, 0}};
-	int ch;
+	char opt[3] = {'-', (char)optopt, '\0'};
+
+	if (ch == ':')
+		return usage_error("option '%s' needs an argument",
+		                   argv[optind - 1]);
+	/* optopt: 0 for an unknown long option, the letter for an unknown
+	 * short one, our value for a long one given an argument it takes
+	 * not. */
+	if (optopt == 0)
+		return usage_error("unknown option '%s'", argv[optind - 1]);
+	if (optopt < OPT_JSON || optopt > OPT_HELP)
+		return usage_error("unknown option '%s'", opt);
+	return usage_error("option '%s' takes no argument", argv[optind - 1]);
+}
+
+static void
+set_opt(struct opts *o, int ch)
+{
+	switch (ch) {
+	case OPT_JSON:
+		o->json = 1;
+		break;
+	case OPT_CSV:
+		o->csv = 1;
+		break;
+	case OPT_FROM:
+		o->from = optarg;
+		break;
+	case OPT_TO:
+		o->to = optarg;
+		break;
+	case OPT_LIMIT:
+		o->limit = optarg;
+		break;
+	case OPT_QUANTITY:
+		o->quantity = optarg;
+		break;
+	case OPT_CURRENCY:
+		o->currency = optarg;
+		break;
+	case OPT_REFRESH:
+		o->refresh = 1;
+		break;
+	}
+}
+
+/* Parses argv with the options in `allowed` (OPT() bits) and leaves the
+ * operands at argv[optind..]. -1 on a usage error (printed). */
+static int
+parse_opts(int argc, char **argv, unsigned allowed, struct opts *o)
+{
+	char name[40];
+	int ch, idx;
 
 	memset(o, 0, sizeof(*o));
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then resets its state fully */
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":h", all, NULL)) != -1) {
-		if (ch == 'h' || ch == OPT_HELP) {
-			o->help = 1;
-			continue;
+	while ((ch = getopt_long(argc, argv, ":h", long_opts, &idx)) != -1) {
+		if (ch == '?' || ch == ':')
+			return bad_option(ch, argv), -1;
+		if (ch == 'h' || ch == OPT_HELP)
+			continue; /* main has answered --help already */
+		if (!(allowed & OPT(ch))) {
+			snprintf(name, sizeof(name), "--%s",
+			         long_opts[idx].name);
+			return usage_error("unknown option '%s'", name), -1;
 		}
-		if (ch == '?' || ch == ':' || strchr(allowed, ch) == NULL) {
-			usage_error(ch == ':' || (ch == '?' && optopt)
-			                    ? "option '%s' needs an argument"
-			                    : "unknown option '%s'",
-			            argv[optind - 1]);
-			return -1;
-		}
-		switch (ch) {
-		case OPT_JSON:
-			o->json = 1;
-			break;
-		case OPT_CSV:
-			o->csv = 1;
-			break;
-		case OPT_FROM:
-			o->from = optarg;
-			break;
-		case OPT_TO:
-			o->to = optarg;
-			break;
-		case OPT_LIMIT:
-			o->limit = optarg;
-			break;
-		case OPT_QUANTITY:
-			o->quantity = optarg;
-			break;
-		case OPT_CURRENCY:
-			o->currency = optarg;
-			break;
-		case OPT_REFRESH:
-			o->refresh = 1;
-			break;
-		}
+		set_opt(o, ch);
 	}
 	return 0;
 }
 
-/* Normalises every symbol first, so one bad symbol writes nothing. */
+/* Normalises every symbol first, so one bad symbol writes nothing, and
+ * drops repeats (after upper-casing: AAPL and aapl are one symbol).
+ * Returns the number kept in out, or -1. */
 static int
 normalize_all(char **in, int n, char (*out)[PS_SYMBOL_MAX + 1],
               struct ps_err *err)
 {
-	int i;
+	int i, j, kept = 0;
 
-	for (i = 0; i < n; i++)
-		if (ps_symbol_normalize(in[i], out[i], err) < 0)
+	for (i = 0; i < n; i++) {
+		if (ps_symbol_normalize(in[i], out[kept], err) < 0)
 			return -1;
-	return 0;
+		for (j = 0; j < kept; j++)
+			if (strcmp(out[j], out[kept]) == 0)
+				break;
+		if (j == kept)
+			kept++;
+	}
+	return kept;
 }
 
-/* ---- commands ---- */
+/* ---- commands: each gets the parsed options and its operands ---- */
+
+/* What every command gets: the parsed config and an open store. */
+struct ctx {
+	struct ps_conf conf;
+	struct ps_store *store;
+};
+
+/* The operands as normalised, distinct symbols: *syms and *names (borrowed
+ * from *syms) are malloc'd, the caller frees both. Returns the count or
+ * -1. */
+static int
+symbols_of(int n, char **ops, char (**syms)[PS_SYMBOL_MAX + 1],
+           const char ***names, struct ps_err *err)
+{
+	int i, kept;
+
+	*syms = calloc((size_t)n, sizeof(**syms));
+	*names = calloc((size_t)n, sizeof(**names));
+	if (*syms == NULL || *names == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	kept = normalize_all(ops, n, *syms, err);
+	for (i = 0; i < kept; i++)
+		(*names)[i] = (*syms)[i];
+	return kept;
+}
 
 static int
-cmd_add(struct ctx *cx, int argc, char **argv)
+cmd_add(struct ctx *cx, const struct opts *o, int nops, char **ops)
 {
-	struct opts o;
 	struct ps_err err;
 	char(*syms)[PS_SYMBOL_MAX + 1] = NULL;
+	const char **names = NULL;
 	struct ps_symrec *recs = NULL;
 	char ccy[PS_CCY_MAX] = "";
 	double qty = NAN;
-	int n, i, rc = EX_FAIL;
+	int n, i, rc = -1;
 
-	if (parse_opts(argc, argv,
-	               (char[]){OPT_QUANTITY, OPT_CURRENCY, OPT_REFRESH, 0},
-	               &o) < 0)
-		return EX_USAGE;
-	n = argc - optind;
-	if (n == 0)
-		return usage_error("%s: missing SYMBOL", "add");
-	if ((o.quantity && ps_quantity_parse(o.quantity, &qty, &err) < 0) ||
-	    (o.currency && ps_currency_normalize(o.currency, ccy, &err) < 0))
+	if ((o->quantity && ps_quantity_parse(o->quantity, &qty, &err) < 0) ||
+	    (o->currency && ps_currency_normalize(o->currency, ccy, &err) < 0))
 		return fail(&err);
-	syms = calloc((size_t)n, sizeof(*syms));
+	n = symbols_of(nops, ops, &syms, &names, &err);
+	if (n < 0)
+		goto free_syms;
 	recs = calloc((size_t)n, sizeof(*recs));
-	if (syms == NULL || recs == NULL) {
+	if (recs == NULL) {
 		ps_err_set(&err, PS_ENOMEM, "out of memory");
-		goto free_recs;
+		goto free_syms;
 	}
-	if (normalize_all(argv + optind, n, syms, &err) < 0)
-		goto free_recs;
 	for (i = 0; i < n; i++) {
 		ps_symrec_init(&recs[i], syms[i]);
 		recs[i].quantity = qty;
 		if (ccy[0] != '\0') {
-			strcpy(recs[i].currency, ccy);
+			memcpy(recs[i].currency, ccy, sizeof(ccy));
 			recs[i].currency_src = PS_CCY_USER;
 		}
 	}
-	if (ps_store_sym_add(cx->store, recs, (size_t)n, &err) < 0)
-		goto free_recs;
-	if (o.refresh && ccy[0] == '\0') {
-		const char **names = malloc((size_t)n * sizeof(*names));
-
-		for (i = 0; names != NULL && i < n; i++)
-			names[i] = syms[i];
-		if (names == NULL ||
-		    ps_sync_profiles(&cx->conf, cx->store, names, (size_t)n,
-		                     &err) < 0) {
-			free(names);
-			goto free_recs;
-		}
-		free(names);
-	}
+	if (ps_store_sym_add(cx->store, recs, (size_t)n, &err) < 0 ||
+	    (o->refresh && ccy[0] == '\0' &&
+	     ps_sync_profiles(&cx->conf, cx->store, names, (size_t)n, &err) <
+	             0))
+		goto free_syms;
 	rc = 0;
-free_recs:
+free_syms:
 	free(recs);
+	free(names);
 	free(syms);
 	return rc == 0 ? 0 : fail(&err);
 }
 
 static int
-cmd_remove(struct ctx *cx, int argc, char **argv)
+cmd_remove(struct ctx *cx, const struct opts *o, int nops, char **ops)
 {
-	struct opts o;
 	struct ps_err err;
-	char(*syms)[PS_SYMBOL_MAX + 1];
-	const char **names;
-	int n, i, rc = -1;
+	char(*syms)[PS_SYMBOL_MAX + 1] = NULL;
+	const char **names = NULL;
+	int n, rc = -1;
 
-	if (parse_opts(argc, argv, "", &o) < 0)
-		return EX_USAGE;
-	n = argc - optind;
-	if (n == 0)
-		return usage_error("%s: missing SYMBOL", "remove");
-	syms = calloc((size_t)n, sizeof(*syms));
-	names = calloc((size_t)n, sizeof(*names));
-	if (syms == NULL || names == NULL)
-		ps_err_set(&err, PS_ENOMEM, "out of memory");
-	else if (normalize_all(argv + optind, n, syms, &err) == 0) {
-		for (i = 0; i < n; i++)
-			names[i] = syms[i];
+	n = symbols_of(nops, ops, &syms, &names, &err);
+	if (n >= 0)
 		rc = ps_store_sym_remove(cx->store, names, (size_t)n, &err);
-	}
 	free(names);
 	free(syms);
 	return rc == 0 ? 0 : fail(&err);
@@ -317,22 +347,16 @@ print_table(const char *json)
 }
 
 static int
-cmd_list(struct ctx *cx, int argc, char **argv)
+cmd_list(struct ctx *cx, const struct opts *o, int nops, char **ops)
 {
-	struct opts o;
 	struct ps_err err;
 	char *doc;
 	int rc;
 
-	if (parse_opts(argc, argv, (char[]){OPT_JSON, 0}, &o) < 0)
-		return EX_USAGE;
-	if (optind < argc)
-		return usage_error("list: unexpected argument '%s'",
-		                   argv[optind]);
 	doc = ps_view_prices(cx->store, &err);
 	if (doc == NULL)
 		return fail(&err);
-	if (o.json)
+	if (o->json)
 		return print_doc(doc, &err);
 	rc = print_table(doc);
 	free(doc);
@@ -368,34 +392,44 @@ on_event(const struct ps_event *ev, void *arg)
 	free(line);
 }
 
-static int
-cmd_sync(struct ctx *cx, int argc, char **argv)
+static struct sync_out
+sync_out_for(const struct opts *o)
 {
-	struct opts o;
-	struct ps_err err;
-	struct sync_out so = {0, EX_FAIL};
+	struct sync_out so = {!o->json && isatty(STDOUT_FILENO), EX_FAIL};
 
-	if (parse_opts(argc, argv, (char[]){OPT_JSON, 0}, &o) < 0)
-		return EX_USAGE;
-	if (optind < argc)
-		return usage_error("sync: unexpected argument '%s'",
-		                   argv[optind]);
-	so.tty = !o.json && isatty(STDOUT_FILENO);
+	return so;
+}
+
+static int
+cmd_sync(struct ctx *cx, const struct opts *o, int nops, char **ops)
+{
+	struct ps_err err;
+	struct sync_out so = sync_out_for(o);
+
 	ps_sync_run(&cx->conf, cx->store, PS_SYNC_CLI, on_event, &so, &err);
 	return so.code;
 }
 
+/* A sync that cannot even load its config or open its store ends like one
+ * that the pipeline refused (SPEC §6): its error event on stdout when not
+ * on a terminal, so cron and scripts read one format. */
 static int
-cmd_status(struct ctx *cx, int argc, char **argv)
+sync_not_started(const struct opts *o, const struct ps_err *err)
 {
-	struct opts o;
+	struct sync_out so = sync_out_for(o);
+	struct ps_event ev = {.type = PS_EV_ERROR};
+
+	ev.code = err->code;
+	ev.message = err->msg;
+	on_event(&ev, &so);
+	return so.code;
+}
+
+static int
+cmd_status(struct ctx *cx, const struct opts *o, int nops, char **ops)
+{
 	struct ps_err err;
 
-	if (parse_opts(argc, argv, "", &o) < 0)
-		return EX_USAGE;
-	if (optind < argc)
-		return usage_error("status: unexpected argument '%s'",
-		                   argv[optind]);
 	return print_doc(ps_view_status(cx->store, &err), &err);
 }
 
@@ -431,42 +465,37 @@ print_csv(const char *json)
 }
 
 static int
-cmd_history(struct ctx *cx, int argc, char **argv)
+parse_limit(const char *s, long *limit, struct ps_err *err)
 {
-	struct opts o;
+	char q[PS_QUOTE_SIZE], *end;
+
+	errno = 0;
+	*limit = strtol(s, &end, 10);
+	if (errno || end == s || *end || *limit < 1 || *limit > 100000)
+		return ps_err_set(err, PS_EINVALID,
+		                  "bad --limit '%s': expected 1..100000",
+		                  ps_err_quote(s, q));
+	return 0;
+}
+
+static int
+cmd_history(struct ctx *cx, const struct opts *o, int nops, char **ops)
+{
 	struct ps_err err;
-	char sym[PS_SYMBOL_MAX + 1], *doc, *end;
+	char sym[PS_SYMBOL_MAX + 1], *doc;
 	int64_t from = INT64_MIN, to = INT64_MAX;
 	long limit = 1000;
 	int rc;
 
-	if (parse_opts(argc, argv,
-	               (char[]){OPT_CSV, OPT_FROM, OPT_TO, OPT_LIMIT, 0},
-	               &o) < 0)
-		return EX_USAGE;
-	if (argc - optind != 1)
-		return usage_error("history: %s", argc - optind == 0
-		                                          ? "missing SYMBOL"
-		                                          : "one SYMBOL only");
-	if (o.limit != NULL) {
-		errno = 0;
-		limit = strtol(o.limit, &end, 10);
-		if (errno || end == o.limit || *end || limit < 1 ||
-		    limit > 100000) {
-			ps_err_set(&err, PS_EINVALID,
-			           "bad --limit '%s': expected 1..100000",
-			           o.limit);
-			return fail(&err);
-		}
-	}
-	if (ps_symbol_normalize(argv[optind], sym, &err) < 0 ||
-	    parse_time_opt("from", o.from, &from, &err) < 0 ||
-	    parse_time_opt("to", o.to, &to, &err) < 0)
+	if ((o->limit != NULL && parse_limit(o->limit, &limit, &err) < 0) ||
+	    ps_symbol_normalize(ops[0], sym, &err) < 0 ||
+	    parse_time_opt("from", o->from, &from, &err) < 0 ||
+	    parse_time_opt("to", o->to, &to, &err) < 0)
 		return fail(&err);
 	doc = ps_view_history(cx->store, sym, from, to, (size_t)limit, &err);
 	if (doc == NULL)
 		return fail(&err);
-	if (!o.csv)
+	if (!o->csv)
 		return print_doc(doc, &err);
 	rc = print_csv(doc);
 	free(doc);
@@ -493,25 +522,17 @@ read_all(FILE *f, const char *path, struct ps_buf *b, struct ps_err *err)
 }
 
 static int
-cmd_import(struct ctx *cx, int argc, char **argv)
+cmd_import(struct ctx *cx, const struct opts *o, int nops, char **ops)
 {
-	struct opts o;
 	struct ps_err err;
 	struct ps_symrec *recs = NULL;
 	struct ps_buf data = {0};
-	const char *path;
+	const char *path = ops[0];
 	char q[PS_QUOTE_SIZE];
 	size_t n = 0;
 	FILE *f;
 	int rc;
 
-	if (parse_opts(argc, argv, "", &o) < 0)
-		return EX_USAGE;
-	if (argc - optind != 1)
-		return usage_error("import: %s", argc - optind == 0
-		                                         ? "missing FILE"
-		                                         : "one FILE only");
-	path = argv[optind];
 	f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
 	if (f == NULL) {
 		ps_err_set(&err, PS_EINVALID, "%s: %s", ps_err_quote(path, q),
@@ -539,33 +560,41 @@ cmd_import(struct ctx *cx, int argc, char **argv)
 
 static const struct command {
 	const char *name;
-	int (*run)(struct ctx *, int, char **);
+	unsigned opts;        /* OPT() bits */
+	int min_ops, max_ops; /* operands; max -1: no limit */
+	const char *operand;  /* their name, for usage errors */
+	int (*run)(struct ctx *, const struct opts *, int, char **);
+	/* how a failure before run (config, store) is reported; NULL: a
+	 * message on stderr */
+	int (*not_started)(const struct opts *, const struct ps_err *);
 	const char *help;
 } commands[] = {
-        {"add", cmd_add,
+        {"add", OPT(OPT_QUANTITY) | OPT(OPT_CURRENCY) | OPT(OPT_REFRESH), 1, -1,
+         "SYMBOL", cmd_add, NULL,
          "usage: pricesync add SYMBOL... [--quantity N] [--currency CCY] "
          "[--refresh-profile]\n"
          "Adds symbols, or updates the quantity/currency of ones present.\n"},
-        {"remove", cmd_remove,
+        {"remove", 0, 1, -1, "SYMBOL", cmd_remove, NULL,
          "usage: pricesync remove SYMBOL...\n"
          "Deletes symbols and their history.\n"},
-        {"list", cmd_list,
+        {"list", OPT(OPT_JSON), 0, 0, NULL, cmd_list, NULL,
          "usage: pricesync list [--json]\n"
          "Prints every symbol's stored quote, GBP value and holding value.\n"},
-        {"sync", cmd_sync,
+        {"sync", OPT(OPT_JSON), 0, 0, NULL, cmd_sync, sync_not_started,
          "usage: pricesync sync [--json]\n"
          "Fetches every symbol's quote and the fx rate. On a terminal: a\n"
          "progress bar; with --json or piped: NDJSON events. Exit 0 all\n"
          "updated, 3 some failed, 1 error.\n"},
-        {"status", cmd_status,
+        {"status", 0, 0, 0, NULL, cmd_status, NULL,
          "usage: pricesync status\n"
          "Prints the status JSON (last sync, running, fx, last result).\n"},
-        {"history", cmd_history,
+        {"history", OPT(OPT_CSV) | OPT(OPT_FROM) | OPT(OPT_TO) | OPT(OPT_LIMIT),
+         1, 1, "SYMBOL", cmd_history, NULL,
          "usage: pricesync history SYMBOL [--csv] [--from ISO] [--to ISO] "
          "[--limit N]\n"
          "Prints a symbol's stored prices, oldest first (newest N, default "
          "1000).\n"},
-        {"import", cmd_import,
+        {"import", 0, 1, 1, "FILE", cmd_import, NULL,
          "usage: pricesync import FILE.csv\n"
          "Adds symbol[,quantity[,currency]] lines; '#' comments, an optional\n"
          "header; any bad line refuses the whole file.\n"},
@@ -593,21 +622,59 @@ wants_help(int argc, char **argv)
 	return 0;
 }
 
+/* The whole command line, before anything is read or created. */
+static int
+parse_command(const struct command *cmd, int argc, char **argv, struct opts *o)
+{
+	char msg[80];
+	int nops;
+
+	if (parse_opts(argc, argv, cmd->opts, o) < 0)
+		return -1;
+	nops = argc - optind;
+	if (nops < cmd->min_ops) {
+		snprintf(msg, sizeof(msg), "%s: missing %s", cmd->name,
+		         cmd->operand);
+		return usage_error("%s", msg), -1;
+	}
+	if (cmd->max_ops >= 0 && nops > cmd->max_ops) {
+		if (cmd->max_ops > 0) {
+			snprintf(msg, sizeof(msg), "%s: one %s only", cmd->name,
+			         cmd->operand);
+			return usage_error("%s", msg), -1;
+		}
+		snprintf(msg, sizeof(msg), "%s: unexpected argument '%%s'",
+		         cmd->name);
+		return usage_error(msg, argv[optind]), -1;
+	}
+	return 0;
+}
+
+static int
+not_started(const struct command *cmd, const struct opts *o,
+            const struct ps_err *err)
+{
+	return cmd->not_started ? cmd->not_started(o, err) : fail(err);
+}
+
 static int
 run_command(const struct command *cmd, int argc, char **argv)
 {
 	struct ctx cx = {0};
+	struct opts o;
 	struct ps_err err;
 	int rc;
 
+	if (parse_command(cmd, argc, argv, &o) < 0)
+		return EX_USAGE;
 	if (ps_conf_load(&cx.conf, NULL, &err) < 0)
-		return fail(&err);
+		return not_started(cmd, &o, &err);
 	if (ps_store_open(&cx.store, cx.conf.db_path, cx.conf.map_size_mb,
 	                  &err) < 0) {
 		ps_conf_free(&cx.conf);
-		return fail(&err);
+		return not_started(cmd, &o, &err);
 	}
-	rc = cmd->run(&cx, argc, argv);
+	rc = cmd->run(&cx, &o, argc - optind, argv + optind);
 	ps_store_close(&cx.store);
 	ps_conf_free(&cx.conf);
 	return rc;

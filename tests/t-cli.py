@@ -27,10 +27,33 @@ def t_usage():
                            (["add"], "add without symbols"),
                            (["history"], "history without a symbol"),
                            (["import"], "import without a file"),
-                           (["add", "AAPL", "--quantity"], "option without its argument")):
+                           (["add", "AAPL", "--quantity"], "option without its argument"),
+                           (["list", "-x"], "unknown short option"),
+                           (["list", "--json=1"], "an argument to a flag"),
+                           (["list", "--from", "x"], "another command's option"),
+                           (["status", "extra"], "an unexpected operand"),
+                           (["history", "A", "B"], "two symbols"),
+                           (["sync", "--bogus"], "sync with a bad option")):
             rc, out, err = w.cli(*args)
             eq(rc, 2, "%s exits 2" % name)
             ok("pricesync:" in err, "%s says why on stderr" % name)
+            eq(out, "", "%s prints nothing on stdout" % name)
+            ok(not os.path.exists(w.db),
+               "%s creates no database directory" % name)
+        rc, out, err = w.cli("list", "-x")
+        ok("unknown option '-x'" in err, "-x is an unknown option: %s"
+           % err.strip())
+        rc, out, err = w.cli("list", "--json=1")
+        ok("'--json=1'" in err and "takes no argument" in err,
+           "--json=1: %s" % err.strip())
+        rc, out, err = w.cli("list", "--from", "x")
+        ok("unknown option '--from'" in err,
+           "names the option, not its argument: %s" % err.strip())
+        rc, out, err = w.cli("add", "AAPL", "--quantity")
+        ok("'--quantity' needs an argument" in err, err.strip())
+        rc, out, err = w.cli("frob\x1b[2J")
+        ok("\x1b" not in err and "frob?[2J" in err,
+           "an unknown command is quoted: %r" % err)
         rc, out, err = w.cli("--help")
         ok(rc == 0 and "usage:" in out and "import" in out, "--help")
         rc, out, err = w.cli("sync", "--help")
@@ -73,6 +96,13 @@ def t_symbols():
         rc, out, err = w.cli("remove", "aapl")
         eq(rc, 0, "remove")
         ok("AAPL" not in symbols_of(w), "removed")
+        rc, out, err = w.cli("add", "nflx", "NFLX", "--quantity", "2")
+        ok(rc == 0 and symbols_of(w).count("NFLX") == 1,
+           "add NFLX nflx adds one symbol")
+        rc, out, err = w.cli("remove", "NFLX", "nflx")
+        ok(rc == 0 and "NFLX" not in symbols_of(w),
+           "remove NFLX nflx removes it once, no 'does not exist': %s"
+           % err.strip())
 
 
 def t_import():
@@ -143,7 +173,45 @@ def t_config():
         with open(w.conf, "w") as fh:
             fh.write("fmp_batch = sometimes\n")
         rc, out, err = w.cli("sync", "--json")
-        ok(rc == 1 and "fmp_batch" in err, "bad fmp_batch refused")
+        ev = [json.loads(l) for l in out.splitlines() if l.strip()]
+        ok(rc == 1 and len(ev) == 1 and ev[0]["code"] == "config"
+           and "fmp_batch" in ev[0]["message"],
+           "bad fmp_batch refused, as a config event: %s" % out.strip())
+
+
+def t_parse_first():
+    """the command line is parsed before the config or the store is read"""
+    with Workdir() as w:
+        with open(w.conf, "w") as fh:
+            fh.write("batch_size = 50\nbogus_key = 1\n")
+        rc, out, err = w.cli("sync")  # stdout is a pipe: events
+        ev = [json.loads(l) for l in out.splitlines() if l.strip()]
+        eq(rc, 1, "sync under a bad config exits 1")
+        ok(len(ev) == 1 and ev[0]["type"] == "error"
+           and ev[0]["code"] == "config",
+           "its config error event is on stdout: %r" % out)
+        ok(ev and w.conf + ":2" in ev[0]["message"]
+           and "bogus_key" in ev[0]["message"],
+           "naming file, line and key")
+        for args in (["list", "--bogus"], ["sync", "--bogus"], ["history"],
+                     ["add", "AAPL", "--quantity"]):
+            rc, out, err = w.cli(*args)
+            eq(rc, 2, "%s under a bad config is a usage error (2)"
+               % " ".join(args))
+            ok("bogus_key" not in err, "and the config is not read")
+        ok(not os.path.exists(w.db), "no database directory was created")
+    with Workdir() as w:
+        w.write_conf(fmp_base_url="http://127.0.0.1:9")
+        w.env["PRICESYNC_DB"] = "/proc/nope"
+        rc, out, err = w.cli("sync")
+        ev = [json.loads(l) for l in out.splitlines() if l.strip()]
+        eq(rc, 1, "sync with a store that cannot open exits 1")
+        ok(len(ev) == 1 and ev[0]["type"] == "error"
+           and ev[0]["code"] == "store" and "/proc/nope" in ev[0]["message"],
+           "its store error event is on stdout: %r" % out)
+        rc, out, err = w.cli("list")
+        ok(rc == 1 and out == "" and "/proc/nope" in err,
+           "other commands say it on stderr: %s" % err.strip())
 
 
 def t_no_key():
@@ -204,7 +272,8 @@ def t_sync_and_views():
 
 def main():
     need_cli()
-    for fn in (t_usage, t_symbols, t_import, t_config, t_no_key,
+    for fn in (t_usage, t_symbols, t_import, t_config, t_parse_first,
+               t_no_key,
                t_sync_and_views):
         scenario(fn)
     return done()
