@@ -6,6 +6,15 @@
  * is one transaction that commits or aborts whole. Values in an MDB_val
  * belong to LMDB until the txn ends, so everything is copied out first.
  *
+ * Another process may grow the map (an operator raised map_size_mb, then
+ * the CLI wrote): mdb_txn_begin then answers MDB_MAP_RESIZED, and the new
+ * size is adopted with mdb_env_set_mapsize(env, 0), which LMDB allows only
+ * while this process has no transaction open. So every transaction holds
+ * `remap` shared from its begin to its end, and the adoption takes it
+ * exclusive; the macros below route every begin, commit and abort in this
+ * file through the functions that do that, so no function can forget.
+ * No function here opens a transaction while it holds another.
+ *
  * Layout: `symbols` maps a symbol to its record (quote.h, JSON text);
  * `price_history` maps ps_hkey_make(symbol, time) to the price as text;
  * `settings` maps short string keys to string values; `meta` holds
@@ -13,6 +22,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +43,58 @@ struct ps_store {
 	MDB_dbi symbols, history, settings, meta;
 	long map_size_mb;
 	char *dir;
+	pthread_rwlock_t remap; /* shared: a txn is open; exclusive: remap */
 };
+
+/* How often one begin adopts a grown map before it gives up: a map that
+ * keeps outgrowing us this fast is a bug elsewhere. */
+#define REMAP_TRIES 3
+
+static int
+txn_begin_held(MDB_env *env, MDB_txn *parent, unsigned flags, MDB_txn **txn)
+{
+	struct ps_store *s = mdb_env_get_userctx(env);
+	int rc, tries;
+
+	for (tries = 0;; tries++) {
+		pthread_rwlock_rdlock(&s->remap);
+		rc = (mdb_txn_begin)(env, parent, flags, txn);
+		if (rc == 0)
+			return 0;
+		pthread_rwlock_unlock(&s->remap);
+		if (rc != MDB_MAP_RESIZED || tries == REMAP_TRIES)
+			return rc;
+		pthread_rwlock_wrlock(&s->remap);
+		rc = mdb_env_set_mapsize(env, 0);
+		pthread_rwlock_unlock(&s->remap);
+		if (rc != 0)
+			return rc;
+	}
+}
+
+static void
+txn_abort_held(MDB_txn *txn)
+{
+	struct ps_store *s = mdb_env_get_userctx(mdb_txn_env(txn));
+
+	(mdb_txn_abort)(txn);
+	pthread_rwlock_unlock(&s->remap);
+}
+
+static int
+txn_commit_held(MDB_txn *txn)
+{
+	struct ps_store *s = mdb_env_get_userctx(mdb_txn_env(txn));
+	int rc = (mdb_txn_commit)(txn);
+
+	pthread_rwlock_unlock(&s->remap);
+	return rc;
+}
+
+#define mdb_txn_begin(env, parent, flags, txn)                                 \
+	txn_begin_held(env, parent, flags, txn)
+#define mdb_txn_abort(txn) txn_abort_held(txn)
+#define mdb_txn_commit(txn) txn_commit_held(txn)
 
 /* One place turns an LMDB code into a message, so a full map reads the same
  * whichever call hit it. */
@@ -41,17 +102,24 @@ static int
 store_fail(const struct ps_store *s, struct ps_err *err, const char *call,
            int rc)
 {
+	MDB_envinfo info;
+	long mb = s->map_size_mb;
+
+	/* The map in use, which may be one adopted from another process. */
+	if (s->env != NULL && mdb_env_info(s->env, &info) == 0)
+		mb = (long)(info.me_mapsize >> 20);
 	if (rc == MDB_MAP_FULL)
 		return ps_err_set(err, PS_ESTORE,
 		                  "database full (map_size_mb = %ld): raise "
 		                  "map_size_mb in the config",
-		                  s->map_size_mb);
+		                  mb);
 	if (rc == MDB_MAP_RESIZED)
-		return ps_err_set(err, PS_ESTORE,
-		                  "%s: the database in %s outgrew this "
-		                  "process's map (map_size_mb = %ld): raise "
-		                  "map_size_mb in the config",
-		                  call, s->dir, s->map_size_mb);
+		return ps_err_set(
+		        err, PS_ESTORE,
+		        "%s: the database in %s keeps outgrowing this "
+		        "process's map (%ld MB) while it adopts the new "
+		        "size: retry, or restart this program",
+		        call, s->dir, mb);
 	if (rc == ENOMEM)
 		return ps_err_set(err, PS_ENOMEM, "%s: %s", call,
 		                  mdb_strerror(rc));
@@ -229,6 +297,9 @@ env_open(struct ps_store *s, struct ps_err *err)
 		s->env = NULL;
 		return store_fail(s, err, "mdb_env_create", rc);
 	}
+	rc = mdb_env_set_userctx(s->env, s);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_env_set_userctx", rc);
 	rc = mdb_env_set_maxdbs(s->env, STORE_MAXDBS);
 	if (rc != 0)
 		return store_fail(s, err, "mdb_env_set_maxdbs", rc);
@@ -268,13 +339,19 @@ ps_store_open(struct ps_store **sp, const char *dir, long map_size_mb,
 		ps_err_set(err, PS_ENOMEM, "out of memory");
 		goto store_free;
 	}
-	if (env_open(s, err) < 0 || open_dbs(s, err) < 0)
+	if (pthread_rwlock_init(&s->remap, NULL) != 0) {
+		ps_err_set(err, PS_ENOMEM, "pthread_rwlock_init failed");
 		goto store_free;
+	}
+	if (env_open(s, err) < 0 || open_dbs(s, err) < 0)
+		goto lock_destroy;
 	*sp = s;
 	return 0;
-store_free:
+lock_destroy:
 	if (s->env != NULL)
 		mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->remap);
+store_free:
 	free(s->dir);
 	free(s);
 	return -1;
@@ -289,6 +366,7 @@ ps_store_close(struct ps_store **sp)
 		return;
 	s = *sp;
 	mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->remap);
 	free(s->dir);
 	free(s);
 	*sp = NULL;

@@ -2,8 +2,9 @@
  * t-store: the LMDB store (lib/store.c) on a real environment in a
  * temporary directory: records, the merge rules of sym_add and
  * apply_batch, history ranges and dedup, settings, the daily request
- * counter, a full map, threads sharing one store, and a writer killed
- * with SIGKILL in the middle of its transactions.
+ * counter, a full map, a map grown by another process, threads sharing
+ * one store, and a writer killed with SIGKILL in the middle of its
+ * transactions.
  */
 #include <math.h>
 #include <pthread.h>
@@ -787,13 +788,140 @@ test_apply_with(struct ps_store *s)
 	tap_dbl(r.price, 12.5, "nor the quote");
 }
 
-int
-main(void)
+/* The other process of test_map_resized (this program run again with
+ * --grow DIR): opens DIR with a 16 MiB map and writes 2.5 MiB into it, far
+ * past the 1 MiB map of the process that waits for it. */
+static int
+grow_main(const char *dir)
+{
+	struct ps_store *s = NULL;
+	struct ps_err err;
+	char key[16], *big = malloc(64 * 1024 + 1);
+	int i, rc = 0;
+
+	if (big == NULL || ps_store_open(&s, dir, 16, &err) < 0)
+		return 1;
+	memset(big, 'x', 64 * 1024);
+	big[64 * 1024] = '\0';
+	for (i = 0; i < 40 && rc == 0; i++) {
+		snprintf(key, sizeof(key), "big%d", i);
+		rc = ps_store_setting_put(s, key, big, &err);
+	}
+	if (rc == 0)
+		rc = ps_store_setting_put(s, "grown", "yes", &err);
+	if (rc < 0)
+		fprintf(stderr, "grow: %s\n", err.msg);
+	ps_store_close(&s);
+	free(big);
+	return rc < 0 ? 2 : 0;
+}
+
+struct reader {
+	struct ps_store *s;
+	volatile int *stop;
+	long reads, failures;
+	char why[512];
+};
+
+/* Reads until told to stop, then 50 times more: some of those reads see
+ * the grown map and adopt it while the other threads read too. */
+static void *
+reader_run(void *p)
+{
+	struct reader *r = p;
+	struct ps_symrec rec;
+	struct ps_err err;
+	int after = 0;
+
+	while (after < 50) {
+		if (__atomic_load_n(r->stop, __ATOMIC_ACQUIRE))
+			after++;
+		r->reads++;
+		if (ps_store_sym_get(r->s, "R", &rec, &err) != 1) {
+			r->failures++;
+			memcpy(r->why, err.msg, sizeof(r->why));
+		}
+	}
+	return NULL;
+}
+
+/* Another process grows the map past this one's while this one keeps its
+ * store open (an operator raised map_size_mb, then the CLI wrote): the
+ * next transaction here adopts the new size instead of failing with
+ * MDB_MAP_RESIZED for the rest of the process's life. */
+static void
+test_map_resized(const char *tmp, const char *self)
 {
 	struct ps_store *s = NULL;
 	struct ps_err err = {0};
-	char *tmp = tap_tmpdir(), *dir;
+	char *dir = path_join(tmp, "resized"), *got = NULL;
+	const char *k[] = {"R"};
+	struct reader rd[3];
+	pthread_t t[3];
+	volatile int stop = 0;
+	size_t n = 0;
+	int status = -1, i, started = 0;
+	long failures = 0;
+	pid_t pid;
 
+	if (ps_store_open(&s, dir, 1, &err) < 0 || add_syms(s, k, 1) < 0) {
+		tap_ok(0, "resize setup: %s", err.msg);
+		free(dir);
+		return;
+	}
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execl(self, self, "--grow", dir, (char *)NULL);
+		_exit(127);
+	}
+	for (i = 0; i < 3; i++) {
+		rd[i] = (struct reader){.s = s, .stop = &stop};
+		if (pthread_create(&t[i], NULL, reader_run, &rd[i]) == 0)
+			started++;
+	}
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (i = 0; i < started; i++) {
+		pthread_join(t[i], NULL);
+		failures += rd[i].failures;
+		if (rd[i].failures)
+			tap_diag("reader %d: %s", i, rd[i].why);
+	}
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "another process wrote 2.5 MiB with a 16 MiB map (%d)", status);
+	tap_int(started, 3, "three threads read meanwhile");
+	tap_int(failures, 0, "... and every read succeeded, after it too");
+	ps_err_clear(&err);
+	tap_ok(ps_store_setting_get(s, "grown", &got, &err) == 1,
+	       "this process, open on a 1 MiB map, reads after it: %s",
+	       err.msg);
+	tap_str(got, "yes", "... what the other process wrote");
+	free(got);
+	got = NULL;
+	tap_int(ps_store_setting_get(s, "big39", &got, &err), 1,
+	        "... even past its old map's end");
+	tap_int(got ? (long long)strlen(got) : -1, 64 * 1024, "... all of it");
+	free(got);
+	tap_ok(ps_store_setting_put(s, "after", "1", &err) == 0,
+	       "... and writes: %s", err.msg);
+	tap_int(ps_store_sym_count(s, &n, &err), 0, "... and reads again");
+	tap_int((long long)n, 1, "... its own data too");
+	ps_store_close(&s);
+	free(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ps_store *s = NULL;
+	struct ps_err err = {0};
+	char *tmp, *dir;
+
+	if (argc == 3 && strcmp(argv[1], "--grow") == 0)
+		return grow_main(argv[2]);
+	tmp = tap_tmpdir();
 	if (!tap_ok(tmp != NULL, "temporary directory"))
 		return tap_done();
 	test_open_close(tmp);
@@ -815,6 +943,7 @@ main(void)
 	}
 	free(dir);
 	test_map_full(tmp);
+	test_map_resized(tmp, argv[0]);
 	test_crash(tmp);
 	tap_rmrf(tmp);
 	free(tmp);
