@@ -1,8 +1,9 @@
 /*
  * sync-status: the read-only FastCGI (or plain CGI) program of SPEC §5:
- * GET/HEAD …/sync/status, …/prices and …/prices/SYMBOL/history. Each answer
- * is a document built by lib/view.c in one short read transaction, sent
- * with an ETag so a poller's If-None-Match gets a bodiless 304. Routing is
+ * GET/HEAD …/sync/status, …/prices, …/prices/SYMBOL/history and …/metrics
+ * (Prometheus text, lib/metrics.c). Each JSON answer is a document built by
+ * lib/view.c in one short read transaction, sent with an ETag so a poller's
+ * If-None-Match gets a bodiless 304. Routing is
  * a table matched against the last segments of the path, so the programs
  * work under any URL prefix.
  */
@@ -11,8 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "isotime.h"
+#include "metrics.h"
 #include "symbol.h"
 #include "view.h"
 #include "web.h"
@@ -22,17 +25,21 @@
 #define HISTORY_LIMIT_DEFAULT 1000
 #define HISTORY_LIMIT_MAX 100000
 
-typedef char *(*view_fn)(struct web_req *r, struct ps_store *s,
-                         struct ps_err *err);
+/* The conf is read-only and shared by the threads. */
+typedef char *(*view_fn)(struct web_req *r, const struct ps_conf *c,
+                         struct ps_store *s, struct ps_err *err);
+typedef void (*send_fn)(struct web_req *r, const char *body);
 
 static char *
-view_status(struct web_req *r, struct ps_store *s, struct ps_err *err)
+view_status(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
+            struct ps_err *err)
 {
 	return ps_view_status(s, err);
 }
 
 static char *
-view_prices(struct web_req *r, struct ps_store *s, struct ps_err *err)
+view_prices(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
+            struct ps_err *err)
 {
 	return ps_view_prices(s, err);
 }
@@ -75,7 +82,8 @@ limit_param(struct web_req *r, size_t *limit, struct ps_err *err)
 }
 
 static char *
-view_history(struct web_req *r, struct ps_store *s, struct ps_err *err)
+view_history(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
+             struct ps_err *err)
 {
 	const char *raw = r->path.segs[r->path.nsegs - 2];
 	char sym[PS_SYMBOL_MAX + 1];
@@ -99,15 +107,41 @@ view_history(struct web_req *r, struct ps_store *s, struct ps_err *err)
 	return ps_view_history(s, sym, from, to, limit, err);
 }
 
+static char *
+view_metrics(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
+             struct ps_err *err)
+{
+	return ps_metrics_text(s, c->daily_request_limit, time(NULL), err);
+}
+
+/* Prometheus neither sends If-None-Match nor wants a stale copy. */
+static void
+send_metrics(struct web_req *r, const char *body)
+{
+	size_t n = strlen(body);
+	char h[160];
+
+	snprintf(h, sizeof(h),
+	         "Content-Type: " PS_METRICS_CONTENT_TYPE "\r\n"
+	         "Cache-Control: no-store\r\nContent-Length: %zu\r\n",
+	         n);
+	if (web_begin(r, 200, h) < 0)
+		return;
+	if (strcmp(web_method(r), "HEAD") != 0)
+		web_write(r, body, n);
+}
+
 /* The routes, matched in order against the last segments of the path. */
 static const struct route {
 	const char *pat[3];
 	int n;
 	view_fn view;
+	send_fn send;
 } routes[] = {
-        {{"sync", "status"}, 2, view_status},
-        {{"prices"}, 1, view_prices},
-        {{"prices", "*", "history"}, 3, view_history},
+        {{"sync", "status"}, 2, view_status, web_json_cached},
+        {{"prices"}, 1, view_prices, web_json_cached},
+        {{"prices", "*", "history"}, 3, view_history, web_json_cached},
+        {{"metrics"}, 1, view_metrics, send_metrics},
 };
 
 static void
@@ -126,8 +160,8 @@ handle(struct web_req *r, void *arg)
 			rt = &routes[i];
 	if (!rt) {
 		web_errorf(r, PS_ENOT_FOUND, NULL,
-		           "no such path: try .../sync/status, .../prices "
-		           "or .../prices/SYMBOL/history");
+		           "no such path: try .../sync/status, .../prices, "
+		           ".../prices/SYMBOL/history or .../metrics");
 		return;
 	}
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {
@@ -135,7 +169,7 @@ handle(struct web_req *r, void *arg)
 		return;
 	}
 	s = web_core_store(core, &err);
-	body = s ? rt->view(r, s, &err) : NULL;
+	body = s ? rt->view(r, &core->conf, s, &err) : NULL;
 	if (!body) {
 		if (err.code != PS_ENOT_FOUND && err.code != PS_EBAD_REQUEST)
 			web_log(PROG, "%s: %s", ps_code_name(err.code),
@@ -143,7 +177,7 @@ handle(struct web_req *r, void *arg)
 		web_error(r, &err, NULL);
 		return;
 	}
-	web_json_cached(r, body);
+	rt->send(r, body);
 	free(body);
 }
 

@@ -1090,3 +1090,29 @@ txn_abort:
 	mdb_txn_abort(txn);
 	return -1;
 }
+
+int
+ps_store_counter_add(struct ps_store *s, const char *key, long delta,
+                     long *value, struct ps_err *err)
+{
+	MDB_txn *txn;
+	char *old = NULL, num[32];
+
+	if (txn_begin(s, 0, &txn, err) < 0)
+		return -1;
+	if (setting_read(s, txn, key, &old, err) < 0)
+		goto txn_abort;
+	/* A mangled value restarts the count rather than block the sync. */
+	*value = old ? strtol(old, NULL, 10) : 0;
+	if (*value < 0)
+		*value = 0;
+	*value += delta;
+	free(old);
+	snprintf(num, sizeof(num), "%ld", *value);
+	if (setting_write(s, txn, key, num, err) < 0)
+		goto txn_abort;
+	return txn_commit(s, txn, err);
+txn_abort:
+	mdb_txn_abort(txn);
+	return -1;
+}

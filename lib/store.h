@@ -119,4 +119,10 @@ int ps_store_settings_get(struct ps_store *s, const char *const *keys,
 int ps_store_requests_add(struct ps_store *s, int64_t now, long delta,
                           long *count, struct ps_err *err);
 
+/* Adds delta to the decimal counter under settings key (absent: 0) in one
+ * write transaction and returns the new value in *value; for counters
+ * that must survive restarts (lib/metrics.c). */
+int ps_store_counter_add(struct ps_store *s, const char *key, long delta,
+                         long *value, struct ps_err *err);
+
 #endif

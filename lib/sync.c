@@ -27,6 +27,7 @@
 #include "fmp.h"
 #include "isotime.h"
 #include "lock.h"
+#include "metrics.h"
 #include "sync.h"
 #include "symbol.h"
 
@@ -814,6 +815,10 @@ emit_complete(struct run *r)
 		r->stopped = 1;
 		return;
 	}
+	/* Counted before the event leaves, so a reader who saw it sees it
+	 * counted; a counter that cannot be written does not fail the sync. */
+	ps_metrics_count_sync(
+	        r->s, r->failed ? PS_SYNC_PARTIAL : PS_SYNC_COMPLETE, NULL);
 	emit(r, &ev);
 }
 
@@ -828,8 +833,10 @@ emit_error(struct run *r, const struct ps_err *e, int started)
 	ev.started = started;
 	ev.updated = r->updated;
 	ev.failed = r->failed;
-	if (started)
+	if (started) {
 		ps_store_setting_put(r->s, "progress", NULL, NULL);
+		ps_metrics_count_sync(r->s, PS_SYNC_ERROR, NULL);
+	}
 	emit(r, &ev);
 }
 
