@@ -44,6 +44,7 @@ INSTALL_WWW = "/usr/local/share/pricesync/www"
 INSTALL_SYNC_SOCK = "/run/pricesync/sync.sock"
 INSTALL_STATUS_SOCK = "/run/pricesync/sync-status.sock"
 INSTALL_LISTEN = "127.0.0.1:8080"
+INSTALL_HTPASSWD = "/etc/pricesync.htpasswd"
 
 _SCRUB = ("FMP_API_KEY", "FMP_BASE_URL", "PRICESYNC_CONFIG", "PRICESYNC_DB",
           "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
@@ -141,7 +142,7 @@ def _blocks(text, start_re):
 
 class Stack:
     def __init__(self, workdir, fake_url, server="nginx", prefixes=("/",),
-                 key=None, conf_extra=None, timeout=30):
+                 key=None, conf_extra=None, timeout=30, htpasswd=None):
         self.workdir = os.path.abspath(str(workdir))
         self.fake_url = fake_url
         self.server = server
@@ -149,6 +150,9 @@ class Stack:
         self.key = key
         self.conf_extra = dict(conf_extra or {})
         self.timeout = timeout
+        # A password file: the snippet's basic-auth block is switched on
+        # (its directives uncommented) and pointed at it.
+        self.htpasswd = htpasswd
         self.conf = os.path.join(self.workdir, "pricesync.conf")
         self.db = os.path.join(self.workdir, "db")
         self.sock = {"sync": os.path.join(self.workdir, "sync.sock"),
@@ -268,7 +272,23 @@ class Stack:
         self._start_program("sync")
 
     # ---- the web servers ----
+    def _auth_on(self, text):
+        """The snippet with the directives (lines "#x", not prose "# x")
+        between BEGIN basic-auth and END basic-auth uncommented."""
+        out, inside = [], False
+        for ln in text.split("\n"):
+            if "BEGIN basic-auth" in ln:
+                inside = True
+            elif "END basic-auth" in ln:
+                inside = False
+            elif inside:
+                ln = re.sub(r"^(\s*)#(?=\S)", r"\1", ln)
+            out.append(ln)
+        return "\n".join(out).replace(INSTALL_HTPASSWD, self.htpasswd)
+
     def _subst(self, text):
+        if self.htpasswd:
+            text = self._auth_on(text)
         return (text.replace(INSTALL_WWW, self.www)
                 .replace(INSTALL_SYNC_SOCK, self.sock["sync"])
                 .replace(INSTALL_STATUS_SOCK, self.sock["sync-status"])
@@ -353,8 +373,9 @@ class Stack:
 
     def _start_apache(self):
         d = self.sdir
-        mods = ["mpm_event", "authz_core", "mime", "dir", "alias", "headers",
-                "env", "proxy", "proxy_fcgi"]
+        mods = ["mpm_event", "authz_core", "authz_host", "auth_basic",
+                "authn_core", "authn_file", "authz_user", "mime", "dir",
+                "alias", "headers", "env", "proxy", "proxy_fcgi"]
         lines = ["ServerRoot %s" % d, "ServerName 127.0.0.1",
                  "DefaultRuntimeDir %s" % d, "PidFile %s/httpd.pid" % d,
                  "ErrorLog %s/error.log" % d, "LogLevel warn",
