@@ -8,7 +8,9 @@
 //    "base2": page URL of stack B (min_interval_s large, under a prefix),
 //    "fake": the fake FMP's root URL, "cli": path of pricesync,
 //    "env": the CLI's environment for stack A, "artifacts": screenshot dir,
-//    "www": the www/ directory, "failed_symbol": a symbol the fake drops}
+//    "www": the www/ directory, "failed_symbol": a symbol the fake drops,
+//    "credentials": {"username", "password"} when the stack wants basic
+//    auth (optional: the browser then answers the 401 challenge)}
 // It prints one JSON object per line: {"ok": bool, "name", "diag"?},
 // {"skip": name, "reason"} or {"diag": text}; t-dashboard.py turns them
 // into TAP. Limits: one Chromium, tests run in order and share stack A's
@@ -30,6 +32,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const DESKTOP = { width: 1280, height: 800 }, PHONE = { width: 360, height: 740 };
 const allowed = new Set([cfg.base, cfg.base2].filter(Boolean).map((u) => new URL(u).origin));
 const foreign = [], pageErrors = [];
+const cred = cfg.credentials;
+const authHeaders = cred ? { Authorization: 'Basic ' + Buffer.from(cred.username + ':' + cred.password).toString('base64') } : {};
 mkdirSync(cfg.artifacts, { recursive: true });
 
 async function fake(state) {
@@ -37,7 +41,7 @@ async function fake(state) {
 	if (!r.ok) throw new Error('fake /_control: ' + r.status);
 }
 async function status(base) {
-	return (await fetch(new URL('api/sync/status', base), { cache: 'no-store' })).json();
+	return (await fetch(new URL('api/sync/status', base), { cache: 'no-store', headers: authHeaders })).json();
 }
 async function until(pred, ms = 20000, what = 'condition') {
 	const end = Date.now() + ms;
@@ -70,7 +74,7 @@ function cliSync() {
 
 let browser;
 async function newPage(opts = {}) {
-	const ctx = await browser.newContext({ viewport: opts.viewport || DESKTOP, colorScheme: opts.scheme || 'light', reducedMotion: opts.reducedMotion || 'no-preference' });
+	const ctx = await browser.newContext({ viewport: opts.viewport || DESKTOP, colorScheme: opts.scheme || 'light', reducedMotion: opts.reducedMotion || 'no-preference', ...(cred ? { httpCredentials: cred } : {}) });
 	const page = await ctx.newPage();
 	page.setDefaultTimeout(20000);
 	page.reqs = [];
@@ -155,7 +159,7 @@ test('acceptance 1: Sync now with a slowed upstream', async () => {
 	ok(title && /\d/.test(title), 'the exact local time is on hover (title)', title);
 	// The failed symbol and stale quotes, from the same table.
 	await page.waitForFunction(() => document.querySelector('#rows .errrow'));
-	const prices = await (await fetch(new URL('api/prices', cfg.base))).json();
+	const prices = await (await fetch(new URL('api/prices', cfg.base), { headers: authHeaders })).json();
 	const bad = prices.symbols.find((s) => s.symbol === cfg.failed_symbol);
 	const errText = await page.textContent('#rows .errrow');
 	ok(bad && bad.error && errText.includes(cfg.failed_symbol) && errText.includes(bad.error), 'a failed symbol shows its error in the table', errText);

@@ -273,7 +273,8 @@ class Stack:
 
     # ---- the web servers ----
     def _auth_on(self, text):
-        """The snippet with the directives (lines "#x", not prose "# x")
+        """The snippet with the directives (lines "#x" or "#<tab>x", not
+        prose "# x")
         between BEGIN basic-auth and END basic-auth uncommented."""
         out, inside = [], False
         for ln in text.split("\n"):
@@ -282,7 +283,7 @@ class Stack:
             elif "END basic-auth" in ln:
                 inside = False
             elif inside:
-                ln = re.sub(r"^(\s*)#(?=\S)", r"\1", ln)
+                ln = re.sub(r"^(\s*)#(?! )", r"\1", ln)
             out.append(ln)
         return "\n".join(out).replace(INSTALL_HTPASSWD, self.htpasswd)
 
