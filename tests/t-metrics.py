@@ -271,6 +271,7 @@ def main():
     if not os.access(W.NGINX, os.X_OK) or not os.access(W.SPAWN, os.X_OK):
         pstest.skip_missing("no nginx or spawn-fcgi")
     top = tempfile.mkdtemp(prefix="ps-metrics-")
+    os.chmod(top, 0o755)  # the web server's workers (www-data) reach the sockets
     try:
         with pstest.Fake(key=KEY) as fake, \
                 W.Stack(os.path.join(top, "st"), fake.url, key=KEY,
