@@ -49,6 +49,20 @@ ps_symrec_init(struct ps_symrec *r, const char *symbol)
 	r->quantity = NAN;
 }
 
+int
+ps_symrec_wants_profile(const struct ps_symrec *r, int64_t now)
+{
+	if (r->currency_src != PS_CCY_INFERRED ||
+	    !ps_symbol_has_suffix(r->symbol))
+		return 0;
+	if (r->profile_at == 0)
+		return r->updated_at == 0;
+	/* A clock set back would otherwise postpone the retry for as long
+	 * as it was wrong: ask once, and profile_at starts again from now. */
+	return now < r->profile_at ||
+	       now - r->profile_at >= (int64_t)PS_PROFILE_RETRY_DAYS * 86400;
+}
+
 /* Adds name: d, the shortest text that reads back exactly, or null. */
 static int
 add_number(cJSON *o, const char *name, double d)
@@ -104,6 +118,7 @@ ps_symrec_encode(const struct ps_symrec *r, struct ps_err *err)
 	    add_number(o, "quantity", r->quantity) < 0 ||
 	    add_int(o, "quote_time", r->quote_time) < 0 ||
 	    add_int(o, "updated_at", r->updated_at) < 0 ||
+	    add_int(o, "profile_at", r->profile_at) < 0 ||
 	    add_string(o, "error", r->error) < 0)
 		goto delete_object;
 	text = cJSON_PrintUnformatted(o);
@@ -178,6 +193,7 @@ ps_symrec_decode(const char *symbol, const void *data, size_t len,
 	r->quantity = get_number(o, "quantity");
 	r->quote_time = get_time(o, "quote_time");
 	r->updated_at = get_time(o, "updated_at");
+	r->profile_at = get_time(o, "profile_at");
 	cJSON_Delete(o);
 	return 0;
 }

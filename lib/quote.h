@@ -30,11 +30,22 @@ struct ps_symrec {
 	double quantity;    /* NaN = no holding set */
 	int64_t quote_time; /* upstream time, Unix s; 0 = unknown */
 	int64_t updated_at; /* last successful sync of this symbol; 0 = never */
+	int64_t profile_at; /* last profile call made for it; 0 = never */
 	char error[256];    /* last error for this symbol; "" = none */
 };
 
 /* A fresh record for symbol: every number NaN, currency inferred. */
 void ps_symrec_init(struct ps_symrec *r, const char *symbol);
+
+/* Days after which a profile call that left the currency inferred (failed,
+ * refused, or a listing FMP does not know) is made again. */
+#define PS_PROFILE_RETRY_DAYS 7
+
+/* 1 when a sync at now should ask FMP for r's profile (SPEC §8): a symbol
+ * with an exchange suffix and an inferred currency, on its first sync, or
+ * PS_PROFILE_RETRY_DAYS after the last call; else 0. A record synced before
+ * profile_at existed (updated, never called) is not asked again. */
+int ps_symrec_wants_profile(const struct ps_symrec *r, int64_t now);
 
 /* Encodes r as a malloc'd JSON string (caller frees). NULL + PS_ENOMEM. */
 char *ps_symrec_encode(const struct ps_symrec *r, struct ps_err *err);

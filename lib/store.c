@@ -694,6 +694,16 @@ point_put(struct ps_store *s, MDB_txn *txn, const char *symbol, int64_t t,
 static void
 merge_result(struct ps_symrec *cur, const struct ps_symrec *r, int64_t now)
 {
+	/* What a profile call found (or that one was made) holds whatever
+	 * became of the quote: a listing FMP never quotes must not be asked
+	 * for its profile again on every sync. */
+	if (r->profile_at > cur->profile_at)
+		cur->profile_at = r->profile_at;
+	if (r->currency_src == PS_CCY_PROFILE && r->currency[0] != '\0' &&
+	    cur->currency_src != PS_CCY_USER) {
+		memcpy(cur->currency, r->currency, sizeof(cur->currency));
+		cur->currency_src = PS_CCY_PROFILE;
+	}
 	if (r->error[0] != '\0') {
 		snprintf(cur->error, sizeof(cur->error), "%s", r->error);
 		return;
@@ -709,11 +719,6 @@ merge_result(struct ps_symrec *cur, const struct ps_symrec *r, int64_t now)
 	cur->quote_time = r->quote_time;
 	cur->updated_at = now;
 	cur->error[0] = '\0';
-	if (r->currency_src == PS_CCY_PROFILE && r->currency[0] != '\0' &&
-	    cur->currency_src != PS_CCY_USER) {
-		memcpy(cur->currency, r->currency, sizeof(cur->currency));
-		cur->currency_src = PS_CCY_PROFILE;
-	}
 }
 
 int

@@ -68,8 +68,9 @@ int ps_store_sym_count(struct ps_store *s, size_t *n, struct ps_err *err);
  * price) is put unless one exists at that time; when recs[i].error is set,
  * only the error is stored and the old price stays. Quantity and a user's
  * currency are never touched. A symbol removed meanwhile is skipped.
- * A profile currency (currency_src PS_CCY_PROFILE in recs[i]) replaces an
- * inferred one. */
+ * Whether or not error is set, a profile currency (currency_src
+ * PS_CCY_PROFILE in recs[i]) replaces an inferred one, and a later
+ * recs[i].profile_at replaces the stored one. */
 int ps_store_apply_batch(struct ps_store *s, const struct ps_symrec *recs,
                          size_t n, int64_t now, struct ps_err *err);
 

@@ -74,6 +74,7 @@ struct run {
 	                       the ones fetch never finished */
 	int single;         /* quotes one symbol per request from now on */
 
+	int64_t now; /* when the sync began, wall clock */
 	long batches_done, updated, failed;
 	const char **failed_syms; /* borrowed from res[].symbol */
 	size_t nfailed;
@@ -262,13 +263,10 @@ queue_rate(struct run *r, const char *ccy, struct ps_err *err)
 	return queue_job(r, JOB_RATE, 0, (size_t)i, err);
 }
 
-/* A symbol seen for the first time with an exchange suffix gets its
- * listing's currency from its profile (§8). */
 static int
-wants_profile(const struct ps_symrec *rec)
+wants_profile(const struct run *r, const struct ps_symrec *rec)
 {
-	return rec->currency_src == PS_CCY_INFERRED && rec->updated_at == 0 &&
-	       ps_symbol_has_suffix(rec->symbol);
+	return ps_symrec_wants_profile(rec, r->now);
 }
 
 static int
@@ -302,7 +300,7 @@ top_up(struct run *r, struct ps_err *err)
 		size_t i;
 
 		for (i = 0; i < b->count; i++) {
-			if (!wants_profile(&r->res[b->first + i]))
+			if (!wants_profile(r, &r->res[b->first + i]))
 				continue;
 			b->pending++;
 			if (queue_job(r, JOB_PROFILE, bi, b->first + i, err) <
@@ -468,6 +466,9 @@ on_profile(struct run *r, struct job *j, const struct ps_fetch_res *res,
 	struct ps_symrec *rec = &r->res[j->sym];
 	char ccy[PS_CCY_MAX];
 
+	/* Remembered whatever the answer: the next call is due only after
+	 * PS_PROFILE_RETRY_DAYS (each call counts against the quota). */
+	rec->profile_at = r->now;
 	/* A failed or refused profile leaves the suffix rule (§8). */
 	if (res->verdict != PS_FMP_OK ||
 	    ps_fmp_parse_profile(res->body, res->len, ccy, err) < 0)
@@ -577,6 +578,20 @@ free_job:
 
 /* ---- before the start: checks that make a sync "no sync at all" ---- */
 
+/* The lock is ours, so a stored progress is a dead sync's (kill -9): a
+ * reader must not show it as this sync's until our `start` (SPEC §5). */
+static int
+clear_dead_progress(struct run *r, struct ps_err *err)
+{
+	char *val = NULL;
+	int rc = ps_store_setting_get(r->s, "progress", &val, err);
+
+	free(val);
+	if (rc <= 0)
+		return rc;
+	return ps_store_setting_put(r->s, "progress", NULL, err);
+}
+
 static int
 check_cooldown(struct run *r, enum ps_sync_origin origin, int64_t now,
                struct ps_err *err)
@@ -641,7 +656,7 @@ requests_needed(struct run *r)
 		return 0;
 	need += 1 + (long)r->nrates;
 	for (i = 0; i < r->n; i++)
-		need += wants_profile(&r->res[i]);
+		need += wants_profile(r, &r->res[i]);
 	return need;
 }
 
@@ -890,7 +905,7 @@ ps_sync_run(const struct ps_conf *c, struct ps_store *s,
 	int rc;
 
 	memset(&r, 0, sizeof(r));
-	r.c = c, r.s = s, r.cb = cb, r.arg = arg, r.fx_rate = NAN;
+	r.c = c, r.s = s, r.cb = cb, r.arg = arg, r.fx_rate = NAN, r.now = now;
 	ps_budget_init(&r.budget, s, c->daily_request_limit);
 	ps_err_clear(err);
 	if (ps_conf_check_key(c, err) < 0)
@@ -903,7 +918,8 @@ ps_sync_run(const struct ps_conf *c, struct ps_store *s,
 		           "another sync is running; try again when it ends");
 		goto not_started;
 	}
-	if (check_cooldown(&r, origin, now, err) < 0 ||
+	if (clear_dead_progress(&r, err) < 0 ||
+	    check_cooldown(&r, origin, now, err) < 0 ||
 	    load_symbols(&r, err) < 0 || pick_mode(&r, now, err) < 0 ||
 	    check_daily_limit(&r, now, err) < 0 ||
 	    (r.f = ps_fetch_new(c, err)) == NULL)

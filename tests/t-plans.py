@@ -202,10 +202,32 @@ def t_limit_every_request():
         w.close()
 
 
+def t_profile_remembered():
+    """a suffix symbol FMP never returns: its profile is asked once, not on
+    every sync (issue 9, defect 8)"""
+    with T.Fake(key=KEY) as f:
+        w = case(f, ["NOSUCH.DE", "SAP.DE"])
+        f.reset()
+        rc, ev, err = w.sync()
+        T.eq(rc, 3, "first sync: NOSUCH.DE fails alone")
+        prof = lambda: sorted(x for e in f.stats()["log"]  # noqa: E731
+                              if e["path"] == "/stable/profile"
+                              for x in e["symbols"])
+        T.eq(prof(), ["NOSUCH.DE", "SAP.DE"], "first sync asks both profiles")
+        f.reset()
+        rc, ev, err = w.sync()
+        T.eq(rc, 3, "second sync: NOSUCH.DE fails alone again")
+        T.eq(prof(), [], "second sync asks no profile")
+        rc, doc, err = w.json("status")
+        T.eq(doc["requests_today"], 8,
+             "2 syncs: 2 batches, 2 fx, 2 EURGBP rates, 2 profiles")
+        w.close()
+
+
 def main():
     T.need_cli()
     for fn in (t_starter_auto, t_free, t_batch_forced, t_currencies, t_daily_limit,
-               t_limit_every_request):
+               t_limit_every_request, t_profile_remembered):
         T.scenario(fn)
     return T.done()
 

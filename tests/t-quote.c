@@ -34,6 +34,7 @@ same_rec(const struct ps_symrec *a, const struct ps_symrec *b)
 	       same_dbl(a->quantity, b->quantity) &&
 	       a->quote_time == b->quote_time &&
 	       a->updated_at == b->updated_at &&
+	       a->profile_at == b->profile_at &&
 	       strcmp(a->error, b->error) == 0;
 }
 
@@ -100,6 +101,7 @@ test_roundtrips(void)
 	r.quantity = 10.125;
 	r.quote_time = 1795640400;
 	r.updated_at = 1795599007;
+	r.profile_at = 1795599001;
 	strcpy(r.error, "not returned by FMP");
 	roundtrip(&r, "full record");
 
@@ -239,9 +241,48 @@ test_hkey(void)
 	tap_int(ps_hkey_split(b, 12, sym, &t), -1, "NUL inside symbol refused");
 }
 
+/* Defect 8 of issue 9: a listing FMP never returns was asked for its
+ * profile on every sync. */
+static void
+test_wants_profile(void)
+{
+	const int64_t now = 1796299200, day = 86400;
+	struct ps_symrec r;
+
+	ps_symrec_init(&r, "NOSUCH.DE");
+	tap_int(ps_symrec_wants_profile(&r, now), 1,
+	        "a new suffix symbol wants its profile");
+	r.profile_at = now - 1;
+	tap_int(ps_symrec_wants_profile(&r, now), 0,
+	        "not again right after a call, though never updated");
+	r.profile_at = now - (PS_PROFILE_RETRY_DAYS * day - 1);
+	tap_int(ps_symrec_wants_profile(&r, now), 0,
+	        "not within PS_PROFILE_RETRY_DAYS");
+	tap_int(PS_PROFILE_RETRY_DAYS, 7, "the retry interval is 7 days");
+	r.profile_at = now - PS_PROFILE_RETRY_DAYS * day;
+	tap_int(ps_symrec_wants_profile(&r, now), 1,
+	        "again after PS_PROFILE_RETRY_DAYS");
+	r.profile_at = now + 30 * day;
+	tap_int(ps_symrec_wants_profile(&r, now), 1,
+	        "again when the clock went back past the last call");
+	r.profile_at = 0;
+	r.updated_at = now - day;
+	tap_int(ps_symrec_wants_profile(&r, now), 0,
+	        "an older record already synced is not asked");
+	ps_symrec_init(&r, "AAPL");
+	tap_int(ps_symrec_wants_profile(&r, now), 0, "a plain ticker: never");
+	ps_symrec_init(&r, "SAP.DE");
+	r.currency_src = PS_CCY_PROFILE;
+	tap_int(ps_symrec_wants_profile(&r, now), 0,
+	        "a currency from a profile: never");
+	r.currency_src = PS_CCY_USER;
+	tap_int(ps_symrec_wants_profile(&r, now), 0, "a user currency: never");
+}
+
 int
 main(void)
 {
+	test_wants_profile();
 	test_init();
 	test_roundtrips();
 	test_decode();

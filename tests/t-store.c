@@ -788,6 +788,34 @@ test_apply_with(struct ps_store *s)
 	tap_dbl(r.price, 12.5, "nor the quote");
 }
 
+/* A profile found for a symbol whose quote failed is kept, and so is the
+ * time of the call (issue 9, defect 8). */
+static void
+test_apply_profile(struct ps_store *s)
+{
+	struct ps_symrec r;
+	struct ps_err err;
+
+	ps_symrec_init(&r, "GONE.DE");
+	ps_store_sym_add(s, &r, 1, &err);
+	r = failed("GONE.DE", "not returned by FMP");
+	r.profile_at = NOW - 5;
+	tap_int(ps_store_apply_batch(s, &r, 1, NOW, &err), 0,
+	        "a failed quote with a profile call");
+	ps_store_sym_get(s, "GONE.DE", &r, &err);
+	tap_int(r.profile_at, NOW - 5, "... profile_at stored");
+	tap_int(r.updated_at, 0, "... still never updated");
+	r = failed("GONE.DE", "not returned by FMP");
+	snprintf(r.currency, sizeof(r.currency), "CHF");
+	r.currency_src = PS_CCY_PROFILE;
+	ps_store_apply_batch(s, &r, 1, NOW, &err);
+	ps_store_sym_get(s, "GONE.DE", &r, &err);
+	tap_ok(strcmp(r.currency, "CHF") == 0 &&
+	               r.currency_src == PS_CCY_PROFILE,
+	       "... a profile currency is kept though the quote failed");
+	tap_int(r.profile_at, NOW - 5, "... an older or absent call keeps it");
+}
+
 /* The other process of test_map_resized (this program run again with
  * --grow DIR): opens DIR with a 16 MiB map and writes 2.5 MiB into it, far
  * past the 1 MiB map of the process that waits for it. */
@@ -936,6 +964,7 @@ main(int argc, char **argv)
 		test_settings(s);
 		test_requests(s);
 		test_apply_with(s);
+		test_apply_profile(s);
 		test_threads(s);
 		ps_store_close(&s);
 	} else {
