@@ -8,6 +8,8 @@
 #   tests/fresh-root.sh [ROOT]          ROOT defaults to /var/tmp/ps-fresh-root
 #   PS_BASE_TAR=base.tar tests/fresh-root.sh ROOT   start from a tarball of a
 #                                       fresh debootstrap instead of making one
+#   PS_EXTRA_CA=bundle.pem ...          a network whose TLS is intercepted: Node
+#                                       in the root trusts these CAs too (npm)
 #
 # It clones HEAD of this checkout into ROOT/root/pricesync, runs `./run.sh`
 # and checks the dashboard and both endpoints on 127.0.0.1:8080 (port 8080
@@ -46,10 +48,15 @@ mount --bind /dev "$root/dev" && mounted="$root/dev $mounted"
 mount -t devpts devpts "$root/dev/pts" && mounted="$root/dev/pts $mounted"
 mount -t tmpfs shm "$root/dev/shm" && mounted="$root/dev/shm $mounted"
 
+extra_ca=""
+if [ -n "${PS_EXTRA_CA:-}" ]; then
+	cp "$PS_EXTRA_CA" "$root/etc/ps-extra-ca.pem"
+	extra_ca="NODE_EXTRA_CA_CERTS=/etc/ps-extra-ca.pem"
+fi
 git clone -q "$top" "$root/root/pricesync"
 chmod 0700 "$root/root"
 in_root() {
-	chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 \
+	chroot "$root" /usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8 $extra_ca \
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		sh -c "cd /root/pricesync && $1"
 }
