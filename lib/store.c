@@ -35,8 +35,8 @@
 
 #define STORE_MAXDBS 8
 #define SCHEMA_KEY "schema_version"
-#define REQ_DAY_KEY "requests_day"
-#define REQ_COUNT_KEY "requests_count"
+#define REQ_DAY_KEY PS_REQUESTS_DAY_KEY
+#define REQ_COUNT_KEY PS_REQUESTS_COUNT_KEY
 
 struct ps_store {
 	MDB_env *env;
@@ -1026,25 +1026,37 @@ ps_store_settings_get(struct ps_store *s, const char *const *keys, char **vals,
 }
 
 /* The count of the stored day, or 0 when the stored day is another one. */
+long
+ps_store_requests_today(const char *day, const char *count, int64_t now)
+{
+	char today[PS_ISOTIME_LEN], *end;
+	long n;
+
+	ps_isotime_fmt(now, today);
+	today[10] = '\0'; /* "YYYY-MM-DD" */
+	if (day == NULL || count == NULL || strcmp(day, today) != 0)
+		return 0;
+	errno = 0;
+	n = strtol(count, &end, 10);
+	/* A mangled counter must not block syncs forever: start the day
+	 * again rather than fail. */
+	if (errno != 0 || end == count || *end != '\0' || n < 0)
+		return 0;
+	return n;
+}
+
 static int
-requests_read(struct ps_store *s, MDB_txn *txn, const char *today, long *count,
+requests_read(struct ps_store *s, MDB_txn *txn, int64_t now, long *count,
               struct ps_err *err)
 {
-	char *day = NULL, *num = NULL, *end;
+	char *day = NULL, *num = NULL;
 	int ret = -1;
 
 	*count = 0;
 	if (setting_read(s, txn, REQ_DAY_KEY, &day, err) < 0 ||
 	    setting_read(s, txn, REQ_COUNT_KEY, &num, err) < 0)
 		goto strings_free;
-	if (day != NULL && num != NULL && strcmp(day, today) == 0) {
-		errno = 0;
-		*count = strtol(num, &end, 10);
-		/* A mangled counter must not block syncs forever: start the
-		 * day again rather than fail. */
-		if (errno != 0 || end == num || *end != '\0' || *count < 0)
-			*count = 0;
-	}
+	*count = ps_store_requests_today(day, num, now);
 	ret = 0;
 strings_free:
 	free(day);
@@ -1060,10 +1072,10 @@ requests_bump(struct ps_store *s, MDB_txn *txn, int64_t now, long delta,
 {
 	char iso[PS_ISOTIME_LEN], num[32];
 
+	if (requests_read(s, txn, now, count, err) < 0)
+		return -1;
 	ps_isotime_fmt(now, iso);
 	iso[10] = '\0'; /* "YYYY-MM-DD" */
-	if (requests_read(s, txn, iso, count, err) < 0)
-		return -1;
 	if (delta == 0)
 		return 0;
 	*count += delta;

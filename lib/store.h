@@ -115,6 +115,15 @@ int ps_store_settings_put(struct ps_store *s, const char *const *keys,
 int ps_store_settings_get(struct ps_store *s, const char *const *keys,
                           char **vals, size_t n, struct ps_err *err);
 
+/* The daily request counter's two settings keys, for a reader that takes
+ * them in one snapshot with other settings (ps_store_settings_get), and
+ * the count they mean on the UTC day of now: 0 when day is another day, or
+ * either value is absent (NULL) or mangled. The store's own reads use it,
+ * so there is one rollover rule. */
+#define PS_REQUESTS_DAY_KEY "requests_day"
+#define PS_REQUESTS_COUNT_KEY "requests_count"
+long ps_store_requests_today(const char *day, const char *count, int64_t now);
+
 /* Adds delta to the request counter of the UTC day of `now` (resetting it on
  * a new day) and returns the new count in *count; delta 0 just reads it. */
 int ps_store_requests_add(struct ps_store *s, int64_t now, long delta,

@@ -73,43 +73,88 @@ print_free(cJSON *o, int ok, struct ps_err *err)
 
 enum { K_LAST, K_PROGRESS, K_FX, K_RESULT, K_DAY, K_COUNT, K_N };
 
+static void
+vals_free(char **vals)
+{
+	size_t i;
+
+	for (i = 0; i < K_N; i++) {
+		free(vals[i]);
+		vals[i] = NULL;
+	}
+}
+
+/*
+ * running and progress as one snapshot. The settings are read in one
+ * transaction first, the lock after it. A sync stores its outcome (and
+ * drops its progress) before it lets the lock go, and stores its start
+ * event after it took the lock; so "lock held, no progress" is a sync
+ * before its start event or after its outcome, and shows as not running,
+ * never as running with no progress. Progress with the lock free is a sync
+ * that has just ended (or died): the settings are read once more, so the
+ * answer shows what it left, and a dead sync's progress is not shown.
+ */
+static int
+status_snapshot(struct ps_store *s, char **vals, int *running,
+                struct ps_err *err)
+{
+	static const char *const keys[K_N] = {
+	        "last_synced", "progress",          "fx",
+	        "last_result", PS_REQUESTS_DAY_KEY, PS_REQUESTS_COUNT_KEY};
+	int held, tries;
+
+	for (tries = 0;; tries++) {
+		if (ps_store_settings_get(s, keys, vals, K_N, err) < 0)
+			return -1;
+		held = ps_lock_held(ps_store_dir(s), err);
+		if (held < 0) {
+			vals_free(vals);
+			return -1;
+		}
+		*running = held && vals[K_PROGRESS] != NULL;
+		if (held || vals[K_PROGRESS] == NULL || tries == 1)
+			return 0;
+		vals_free(vals);
+	}
+}
+
 char *
 ps_view_status(struct ps_store *s, struct ps_err *err)
 {
-	static const char *const keys[K_N] = {"last_synced",  "progress",
-	                                      "fx",           "last_result",
-	                                      "requests_day", "requests_count"};
-	char *vals[K_N] = {0}, today[PS_ISOTIME_LEN];
-	cJSON *o = NULL;
-	size_t nsyms = 0, i;
-	long requests = 0;
+	char *vals[K_N] = {0};
+	cJSON *o = NULL, *progress = NULL;
+	size_t nsyms = 0;
+	long requests;
 	int running, ok = 0;
 
-	running = ps_lock_held(ps_store_dir(s), err);
-	if (running < 0 || ps_store_settings_get(s, keys, vals, K_N, err) < 0 ||
-	    ps_store_sym_count(s, &nsyms, err) < 0)
-		goto free_vals;
-	/* The counter is per UTC day: yesterday's count reads as 0. */
-	ps_isotime_fmt(time(NULL), today);
-	if (vals[K_DAY] && vals[K_COUNT] &&
-	    strncmp(vals[K_DAY], today, 10) == 0)
-		requests = strtol(vals[K_COUNT], NULL, 10);
+	if (status_snapshot(s, vals, &running, err) < 0)
+		return NULL;
+	if (ps_store_sym_count(s, &nsyms, err) < 0) {
+		vals_free(vals);
+		return NULL;
+	}
+	requests =
+	        ps_store_requests_today(vals[K_DAY], vals[K_COUNT], time(NULL));
+	/* A progress that does not parse cannot be shown, so it does not
+	 * count as one either. */
+	if (running && (progress = cJSON_Parse(vals[K_PROGRESS])) == NULL)
+		running = 0;
+	if (progress == NULL)
+		progress = cJSON_CreateNull();
 	o = cJSON_CreateObject();
 	ok = o != NULL && add_str(o, "last_synced", vals[K_LAST]) == 0 &&
-	     cJSON_AddBoolToObject(o, "running", running) &&
-	     add_item(o, "progress",
-	              parsed_or_null(running ? vals[K_PROGRESS] : NULL)) == 0 &&
-	     cJSON_AddNumberToObject(o, "symbols", (double)nsyms) &&
+	     cJSON_AddBoolToObject(o, "running", running);
+	if (ok) {
+		ok = add_item(o, "progress", progress) == 0;
+		progress = NULL; /* add_item took it, or freed it */
+	}
+	cJSON_Delete(progress);
+	ok = ok && cJSON_AddNumberToObject(o, "symbols", (double)nsyms) &&
 	     add_item(o, "fx", parsed_or_null(vals[K_FX])) == 0 &&
 	     add_item(o, "last_result", parsed_or_null(vals[K_RESULT])) == 0 &&
 	     cJSON_AddNumberToObject(o, "requests_today", (double)requests);
-	for (i = 0; i < K_N; i++)
-		free(vals[i]);
+	vals_free(vals);
 	return print_free(o, ok, err);
-free_vals:
-	for (i = 0; i < K_N; i++)
-		free(vals[i]);
-	return NULL;
 }
 
 /* The CCYGBP rates of the currencies in recs other than USD/GBP/GBp, read

@@ -1,16 +1,23 @@
 /*
  * t-view: the §5 documents built from a real store in a temporary
  * directory: GBP values per currency, holding values and their total,
- * nulls for what was never known, the status before and after a sync, and
+ * nulls for what was never known, the status before and after a sync
+ * (every field), its day rollover of requests_today, running and progress
+ * as one snapshot (also against a writer that syncs meanwhile), and
  * history's shape and unknown symbol.
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
+#include "isotime.h"
+#include "lock.h"
 #include "store.h"
 #include "tap.h"
 #include "view.h"
@@ -65,6 +72,231 @@ quote(struct ps_store *s, const char *sym, double price)
 		tap_diag("apply %s: %s", sym, err.msg);
 }
 
+static cJSON *
+status(struct ps_store *s)
+{
+	struct ps_err err;
+	char *text = ps_view_status(s, &err);
+	cJSON *doc = text ? cJSON_Parse(text) : NULL;
+
+	if (text == NULL)
+		tap_diag("status: %s", err.msg);
+	free(text);
+	return doc;
+}
+
+/* The member k of doc printed back, "(absent)" when missing; malloc'd. */
+static char *
+field(const cJSON *doc, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, k);
+
+	return v ? cJSON_PrintUnformatted(v) : strdup("(absent)");
+}
+
+static void
+field_is(const cJSON *doc, const char *k, const char *want)
+{
+	char *got = field(doc, k), name[64];
+
+	snprintf(name, sizeof(name), "status.%s", k);
+	tap_str(got, want, name);
+	free(got);
+}
+
+static void
+put(struct ps_store *s, const char *k, const char *v)
+{
+	struct ps_err err;
+
+	if (ps_store_setting_put(s, k, v, &err) < 0)
+		tap_diag("put %s: %s", k, err.msg);
+}
+
+#define FX                                                                     \
+	"{\"pair\":\"USDGBP\",\"rate\":0.8,\"basis\":\"price\",\"at\":"        \
+	"\"2025-11-07T21:10:00Z\"}"
+#define RESULT                                                                 \
+	"{\"updated\":5,\"failed\":1,\"failed_symbols\":[\"NEW\"],"            \
+	"\"mode\":\"batch\",\"duration_ms\":1234}"
+#define START                                                                  \
+	"{\"type\":\"start\",\"total\":6,\"batches\":1,\"started_at\":"        \
+	"\"2025-11-07T21:09:59Z\"}"
+
+/* Every one of the seven fields after a sync (not only two of them). */
+static void
+check_status_fields(struct ps_store *s)
+{
+	cJSON *doc;
+	char today[PS_ISOTIME_LEN];
+
+	ps_isotime_fmt(time(NULL), today);
+	today[10] = '\0';
+	put(s, "last_result", RESULT);
+	put(s, PS_REQUESTS_DAY_KEY, today);
+	put(s, PS_REQUESTS_COUNT_KEY, "12");
+	doc = status(s);
+	if (!tap_ok(doc != NULL, "status is JSON"))
+		return;
+	tap_int(cJSON_GetArraySize(doc), 7, "status has seven fields");
+	field_is(doc, "last_synced", "\"2025-11-07T21:10:00Z\"");
+	field_is(doc, "running", "false");
+	field_is(doc, "progress", "null");
+	field_is(doc, "symbols", "6");
+	field_is(doc, "fx", FX);
+	field_is(doc, "last_result", RESULT);
+	field_is(doc, "requests_today", "12");
+	cJSON_Delete(doc);
+}
+
+/* requests_today is the count of the current UTC day: the view reads the
+ * counter in its own snapshot, so its rollover is tested here, not only
+ * the store's. */
+static void
+check_rollover(struct ps_store *s)
+{
+	static const struct {
+		int64_t day_offset;
+		const char *count, *want, *name;
+	} cases[] = {
+	        {0, "12", "12", "today's count"},
+	        {-86400, "12", "0", "yesterday's count reads as 0"},
+	        {86400, "12", "0", "a day ahead (clock went back) reads as 0"},
+	        {0, "-3", "0", "a negative count reads as 0"},
+	        {0, "7x", "0", "a mangled count reads as 0"},
+	        {0, "", "0", "an empty count reads as 0"},
+	};
+	char day[PS_ISOTIME_LEN], *got;
+	size_t i;
+	cJSON *doc;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		ps_isotime_fmt(time(NULL) + cases[i].day_offset, day);
+		day[10] = '\0';
+		put(s, PS_REQUESTS_DAY_KEY, day);
+		put(s, PS_REQUESTS_COUNT_KEY, cases[i].count);
+		doc = status(s);
+		got = field(doc, "requests_today");
+		tap_str(got, cases[i].want, cases[i].name);
+		free(got);
+		cJSON_Delete(doc);
+	}
+	put(s, PS_REQUESTS_DAY_KEY, NULL);
+	doc = status(s);
+	got = field(doc, "requests_today");
+	tap_str(got, "0", "no day stored reads as 0");
+	free(got);
+	cJSON_Delete(doc);
+}
+
+/* running and progress agree: running is true exactly when a progress is
+ * shown. The lock is held here by hand, as a sync holds it. */
+static void
+check_snapshot(struct ps_store *s)
+{
+	struct ps_lock lock = {.fd = -1};
+	struct ps_err err;
+	cJSON *doc;
+
+	if (!tap_int(ps_lock_try(&lock, ps_store_dir(s), &err), 1,
+	             "take the sync lock"))
+		return;
+	put(s, "progress", NULL);
+	doc = status(s);
+	field_is(doc, "running", "false");
+	field_is(doc, "progress", "null");
+	tap_diag("lock held, outcome stored (no progress): not running, "
+	         "never running with a null progress");
+	cJSON_Delete(doc);
+	put(s, "progress", START);
+	doc = status(s);
+	field_is(doc, "running", "true");
+	field_is(doc, "progress", START);
+	cJSON_Delete(doc);
+	put(s, "progress", "{not json");
+	doc = status(s);
+	field_is(doc, "running", "false");
+	field_is(doc, "progress", "null");
+	cJSON_Delete(doc);
+	put(s, "progress", START);
+	ps_lock_release(&lock);
+	doc = status(s);
+	field_is(doc, "running", "false");
+	field_is(doc, "progress", "null");
+	tap_diag("a dead sync's progress with the lock free is not shown");
+	cJSON_Delete(doc);
+	put(s, "progress", NULL);
+}
+
+struct syncer {
+	struct ps_store *s;
+	volatile int stop;
+	long syncs;
+};
+
+/* Syncs as lib/sync.c does, as fast as it can: lock, start event, a
+ * progress per batch, the outcome (progress dropped) in one commit, then
+ * the lock released. */
+static void *
+syncer_run(void *p)
+{
+	struct syncer *y = p;
+	const char *keys[] = {"progress", "last_result"};
+	const char *vals[] = {NULL, RESULT};
+	struct ps_lock lock = {.fd = -1};
+	struct ps_err err;
+
+	while (!__atomic_load_n(&y->stop, __ATOMIC_ACQUIRE)) {
+		if (ps_lock_try(&lock, ps_store_dir(y->s), &err) != 1)
+			break;
+		ps_store_setting_put(y->s, "progress", START, &err);
+		ps_store_setting_put(y->s, "progress",
+		                     "{\" type\":\" progress\",\" batch\":1}",
+		                     &err);
+		ps_store_settings_put(y->s, keys, vals, 2, &err);
+		ps_lock_release(&lock);
+		__atomic_add_fetch(&y->syncs, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void
+check_snapshot_racing(struct ps_store *s)
+{
+	struct syncer y = {.s = s};
+	pthread_t t;
+	long polls, torn = 0, running = 0;
+	cJSON *doc;
+
+	if (!tap_ok(pthread_create(&t, NULL, syncer_run, &y) == 0,
+	            "a writer syncs meanwhile"))
+		return;
+	/* Until the writer has synced 50 times: polls alone may all fall
+	 * between two of its (fsync'd) commits. */
+	for (polls = 0;
+	     polls < 200000 &&
+	     (polls < 500 || __atomic_load_n(&y.syncs, __ATOMIC_RELAXED) < 50);
+	     polls++) {
+		const cJSON *r, *p;
+
+		doc = status(s);
+		r = cJSON_GetObjectItem(doc, "running");
+		p = cJSON_GetObjectItem(doc, "progress");
+		if (doc == NULL || !cJSON_IsBool(r) || p == NULL ||
+		    cJSON_IsTrue(r) == cJSON_IsNull(p))
+			torn++;
+		running += cJSON_IsTrue(r);
+		cJSON_Delete(doc);
+	}
+	__atomic_store_n(&y.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	tap_diag("%ld polls during %ld syncs, %ld saw one running", polls,
+	         y.syncs, running);
+	tap_int(torn, 0,
+	        "no status showed running without progress or "
+	        "progress without running");
+}
+
 static void
 check_prices(struct ps_store *s)
 {
@@ -112,12 +344,10 @@ main(void)
 	struct ps_store *s = NULL;
 	struct ps_err err;
 	const char *keys[] = {"fx", "fx_rate_EUR", "last_synced"};
-	const char *vals[] = {"{\"pair\":\"USDGBP\",\"rate\":0.8,\"basis\":"
-	                      "\"price\",\"at\":\"2025-11-07T21:10:00Z\"}",
+	const char *vals[] = {FX,
 	                      "{\"pair\":\"EURGBP\",\"rate\":0.85,\"at\":"
 	                      "\"2025-11-07T21:10:00Z\"}",
 	                      "2025-11-07T21:10:00Z"};
-	cJSON *doc;
 
 	if (!tap_ok(ps_store_open(&s, dir, 16, &err) == 0, "store opens"))
 		return tap_done();
@@ -142,16 +372,10 @@ main(void)
 	ps_store_settings_put(s, keys, vals, 3, &err);
 	check_prices(s);
 
-	text = ps_view_status(s, &err);
-	doc = text ? cJSON_Parse(text) : NULL;
-	tap_ok(doc &&
-	               !strcmp(cJSON_GetObjectItem(doc, "last_synced")
-	                               ->valuestring,
-	                       "2025-11-07T21:10:00Z") &&
-	               num(doc, "symbols") == 6,
-	       "status after a sync");
-	cJSON_Delete(doc);
-	free(text);
+	check_status_fields(s);
+	check_rollover(s);
+	check_snapshot(s);
+	check_snapshot_racing(s);
 
 	text = ps_view_history(s, "AAPL", INT64_MIN, INT64_MAX, 1000, &err);
 	tap_str(text,
