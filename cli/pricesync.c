@@ -29,6 +29,7 @@
 #include "store.h"
 #include "symbol.h"
 #include "sync.h"
+#include "table.h"
 #include "view.h"
 
 #define EX_FAIL 1
@@ -53,7 +54,9 @@ static const char usage_text[] =
 static int
 fail(const struct ps_err *err)
 {
-	fprintf(stderr, "pricesync: %s\n", err->msg);
+	fputs("pricesync: ", stderr);
+	table_text(stderr, err->msg);
+	fputc('\n', stderr);
 	return EX_FAIL;
 }
 
@@ -295,57 +298,6 @@ cmd_remove(struct ctx *cx, const struct opts *o, int nops, char **ops)
 	return rc == 0 ? 0 : fail(&err);
 }
 
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static void
-jnum(char *out, size_t len, const cJSON *o, const char *k, const char *fmt)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	if (cJSON_IsNumber(v))
-		snprintf(out, len, fmt, v->valuedouble);
-	else
-		snprintf(out, len, "-");
-}
-
-/* The table is drawn from the same JSON as `list --json`, so the two can
- * never value a holding differently. */
-static int
-print_table(const char *json)
-{
-	cJSON *doc = cJSON_Parse(json), *row;
-	char price[32], chg[32], gbp[32], qty[32], val[32], total[32];
-
-	if (doc == NULL)
-		return EX_FAIL;
-	printf("%-10s %-24s %12s %-4s %8s %12s %10s %12s  %-20s %s\n", "SYMBOL",
-	       "NAME", "PRICE", "CCY", "CHG%", "GBP", "QTY", "VALUE_GBP",
-	       "UPDATED", "ERROR");
-	cJSON_ArrayForEach(row, cJSON_GetObjectItem(doc, "symbols"))
-	{
-		jnum(price, sizeof(price), row, "price", "%.4f");
-		jnum(chg, sizeof(chg), row, "change_percent", "%+.2f");
-		jnum(gbp, sizeof(gbp), row, "price_gbp", "%.4f");
-		jnum(qty, sizeof(qty), row, "quantity", "%g");
-		jnum(val, sizeof(val), row, "value_gbp", "%.2f");
-		printf("%-10s %-24.24s %12s %-4s %8s %12s %10s %12s  %-20s "
-		       "%s\n",
-		       jstr(row, "symbol"), jstr(row, "name"), price,
-		       jstr(row, "currency"), chg, gbp, qty, val,
-		       jstr(row, "updated_at"), jstr(row, "error"));
-	}
-	jnum(total, sizeof(total), doc, "total_value_gbp", "%.2f");
-	printf("TOTAL_VALUE_GBP %s\n", total);
-	cJSON_Delete(doc);
-	return fflush(stdout) == 0 ? 0 : EX_FAIL;
-}
-
 static int
 cmd_list(struct ctx *cx, const struct opts *o, int nops, char **ops)
 {
@@ -358,7 +310,7 @@ cmd_list(struct ctx *cx, const struct opts *o, int nops, char **ops)
 		return fail(&err);
 	if (o->json)
 		return print_doc(doc, &err);
-	rc = print_table(doc);
+	rc = table_print(stdout, doc) < 0 || fflush(stdout) != 0 ? EX_FAIL : 0;
 	free(doc);
 	return rc;
 }
@@ -443,6 +395,14 @@ parse_time_opt(const char *name, const char *s, int64_t *t, struct ps_err *err)
 		        "like 2026-11-25T09:30:00Z or a date",
 		        name, s);
 	return 0;
+}
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
 static int

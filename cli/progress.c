@@ -1,10 +1,12 @@
 /*
  * progress: see progress.h. The bar is redrawn in place with "\r" and
  * erase-to-end-of-line, so it needs a terminal; pipes get NDJSON instead.
+ * Messages go out escaped (table_text): they may carry outside values.
  */
 #include <math.h>
 
 #include "progress.h"
+#include "table.h"
 
 #define BAR_WIDTH 30
 
@@ -41,8 +43,10 @@ progress_draw(FILE *out, FILE *err, const struct ps_event *ev)
 			fprintf(out, ", %ld failed", ev->failed);
 		if (!isnan(ev->fx_rate))
 			fprintf(out, "; fx %g", ev->fx_rate);
-		else if (ev->fx_error != NULL)
-			fprintf(out, "; fx not updated: %s", ev->fx_error);
+		else if (ev->fx_error != NULL) {
+			fputs("; fx not updated: ", out);
+			table_text(out, ev->fx_error);
+		}
 		fprintf(out, " (%s mode, %.1f s)\n", ev->mode,
 		        (double)ev->duration_ms / 1000.0);
 		for (size_t i = 0; i < ev->n_failed_symbols && i < 20; i++)
@@ -54,8 +58,10 @@ progress_draw(FILE *out, FILE *err, const struct ps_event *ev)
 	case PS_EV_ERROR:
 		fputs("\r\033[K", out);
 		fflush(out);
-		fprintf(err, "pricesync: sync failed (%s): %s\n",
-		        ps_code_name(ev->code), ev->message);
+		fprintf(err, "pricesync: sync failed (%s): ",
+		        ps_code_name(ev->code));
+		table_text(err, ev->message);
+		fputc('\n', err);
 		break;
 	}
 }

@@ -5,7 +5,9 @@
  * check tolerates an error of one unit in the last place. Unknown numbers
  * are written as null; null, absent or mistyped fields read back as unknown,
  * so older or newer records still load. Strings are cut to fit the record
- * at a UTF-8 character boundary.
+ * at a UTF-8 character boundary, and cleaned (utf8.h) both ways: a name
+ * from upstream cannot drive a terminal or break the UTF-8 of a JSON
+ * answer, and neither can a record stored before they were.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -16,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "quote.h"
+#include "utf8.h"
 
 #define SIGN_BIT (UINT64_C(1) << 63)
 
@@ -95,12 +98,23 @@ add_string(cJSON *o, const char *name, const char *s)
 	return cJSON_AddStringToObject(o, name, s) != NULL ? 0 : -1;
 }
 
-char *
-ps_symrec_encode(const struct ps_symrec *r, struct ps_err *err)
+void
+ps_symrec_clean(struct ps_symrec *r)
 {
+	ps_utf8_clean(r->name);
+	ps_utf8_clean(r->exchange);
+	ps_utf8_clean(r->currency);
+	ps_utf8_clean(r->error);
+}
+
+char *
+ps_symrec_encode(const struct ps_symrec *in, struct ps_err *err)
+{
+	struct ps_symrec clean = *in, *r = &clean;
 	char *text = NULL;
 	cJSON *o;
 
+	ps_symrec_clean(r);
 	o = cJSON_CreateObject();
 	if (o == NULL)
 		goto nomem;
@@ -195,6 +209,7 @@ ps_symrec_decode(const char *symbol, const void *data, size_t len,
 	r->updated_at = get_time(o, "updated_at");
 	r->profile_at = get_time(o, "profile_at");
 	cJSON_Delete(o);
+	ps_symrec_clean(r);
 	return 0;
 }
 

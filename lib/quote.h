@@ -47,10 +47,17 @@ void ps_symrec_init(struct ps_symrec *r, const char *symbol);
  * profile_at existed (updated, never called) is not asked again. */
 int ps_symrec_wants_profile(const struct ps_symrec *r, int64_t now);
 
-/* Encodes r as a malloc'd JSON string (caller frees). NULL + PS_ENOMEM. */
+/* Cleans the strings of r in place (ps_utf8_clean: no control characters,
+ * no invalid UTF-8); encode and decode do it, so no stored or read record
+ * holds them. */
+void ps_symrec_clean(struct ps_symrec *r);
+
+/* Encodes r, cleaned, as a malloc'd JSON string (caller frees). NULL +
+ * PS_ENOMEM. */
 char *ps_symrec_encode(const struct ps_symrec *r, struct ps_err *err);
 
-/* Decodes len bytes of JSON into r (which it initialises first). -1 with
+/* Decodes len bytes of JSON into r (which it initialises first, and
+ * cleans after). -1 with
  * PS_ESTORE naming the symbol when the bytes are not a record. */
 int ps_symrec_decode(const char *symbol, const void *data, size_t len,
                      struct ps_symrec *r, struct ps_err *err);

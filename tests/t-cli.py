@@ -4,11 +4,12 @@ nothing, add/remove/import/list/history/status, exit codes 0/1/2/3, config
 errors naming file, line and key."""
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))), "tests"))
-from pstest import (Fake, Workdir, by_symbol, diag, done, eq, need_cli, ok,
+from pstest import (Fake, Workdir, by_symbol, cli_cmd, diag, done, eq, need_cli, ok,
                     scenario, events_ok, terminal)  # noqa: E402
 
 
@@ -270,10 +271,43 @@ def t_sync_and_views():
            and doc["requests_today"] >= 4, "status after syncs: %s" % doc)
 
 
+def t_hostile_names():
+    """upstream strings are stored clean; the table escapes; JSON stays UTF-8"""
+    body = ('[{"symbol":"EVIL","name":"Evil \\u001b]0;pwned\\u0007'
+            '\\u001b[2J Corp \udcff\udcfe end","price":12.5,'
+            '"exchange":"NAS\\u0007DAQ","timestamp":1762549202}]')
+    with Fake() as fake, Workdir(fake) as w:
+        w.write_conf(fmp_batch="single")
+        w.cli("add", "EVIL")
+        fake.control({"fail": [{"match": "EVIL", "status": 200,
+                                "body": body}]})
+        rc, ev, err = w.sync()
+        eq(rc, 0, "a sync of a name with control bytes and 0xff 0xfe")
+        p = subprocess.run(cli_cmd(["list", "--json"]), env=w.env,
+                           capture_output=True)
+        try:
+            doc = json.loads(p.stdout.decode("utf-8"))
+        except ValueError as e:
+            doc = None
+            diag("list --json: %r (%s)" % (p.stdout[:300], e))
+        ok(doc is not None, "list --json (the /api/prices JSON) is valid "
+           "UTF-8 and JSON")
+        row = by_symbol(doc or {"symbols": []}).get("EVIL", {})
+        eq(row.get("name"), "Evil ]0;pwned[2J Corp  end",
+           "the name was stored without its control characters and "
+           "invalid bytes")
+        eq(row.get("exchange"), "NASDAQ", "the exchange too")
+        p = subprocess.run(cli_cmd(["list"]), env=w.env, capture_output=True)
+        ok(p.returncode == 0 and b"EVIL" in p.stdout, "list prints the table")
+        ok(b"\x1b" not in p.stdout and b"\x07" not in p.stdout,
+           "the table holds no ESC and no BEL: %r" % p.stdout[-200:])
+        ok(b"\xff" not in p.stdout, "nor a byte that is not UTF-8")
+
+
 def main():
     need_cli()
     for fn in (t_usage, t_symbols, t_import, t_config, t_parse_first,
-               t_no_key,
+               t_no_key, t_hostile_names,
                t_sync_and_views):
         scenario(fn)
     return done()

@@ -88,7 +88,9 @@ test_roundtrips(void)
 	ps_symrec_init(&r, "AAPL");
 	roundtrip(&r, "fresh record (all NaN)");
 
-	strcpy(r.name, "Apple Inc. \"quoted\" \\ back\tslash é ünïcode");
+	/* No tab here any more: a control character is stored as a space
+	 * (test_clean); JSON's other escapes still round-trip. */
+	strcpy(r.name, "Apple Inc. \"quoted\" \\ back/slash é ünïcode");
 	strcpy(r.exchange, "NASDAQ");
 	strcpy(r.currency, "USD");
 	r.currency_src = PS_CCY_PROFILE;
@@ -177,6 +179,46 @@ test_decode(void)
 	tap_int((long long)strlen(r.name), 158,
 	        "cut to fit at a UTF-8 boundary");
 	free(text);
+}
+
+/* Upstream text is stored clean, and an old record holding control bytes
+ * or invalid UTF-8 reads back clean. */
+static void
+test_clean(void)
+{
+	static const char old[] = "{\"name\":\"Old \\u001b[2J\xff\xfe Ltd\","
+	                          "\"exchange\":\"LS\\u0007E\","
+	                          "\"error\":\"bad\\u001b]0;x\\u0007\"}";
+	struct ps_symrec r, back;
+	struct ps_err err;
+	char *text;
+
+	ps_symrec_init(&r, "EVIL");
+	strcpy(r.name, "Evil \x1b]0;pwned\x07\x1b[2J Corp \xff\xfe end");
+	strcpy(r.exchange, "NAS\x07"
+	                   "DAQ");
+	strcpy(r.error, "upstream said \x1b[31mno\n");
+	text = ps_symrec_encode(&r, &err);
+	if (!tap_ok(text != NULL, "a dirty record encodes"))
+		return;
+	tap_ok(strchr(text, '\x1b') == NULL &&
+	               strstr(text, "\\u001b") == NULL &&
+	               strstr(text, "\\u0007") == NULL &&
+	               strchr(text, '\xff') == NULL,
+	       "no control character or invalid byte is stored: %s", text);
+	tap_int(ps_symrec_decode("EVIL", text, strlen(text), &back, &err), 0,
+	        "and decodes");
+	tap_str(back.name, "Evil ]0;pwned[2J Corp  end", "the name, cleaned");
+	tap_str(back.exchange, "NASDAQ", "the exchange, cleaned");
+	tap_str(back.error, "upstream said [31mno ",
+	        "the error, cleaned (a newline is a space)");
+	tap_str(r.name, "Evil \x1b]0;pwned\x07\x1b[2J Corp \xff\xfe end",
+	        "encode leaves its input alone");
+	free(text);
+	tap_int(ps_symrec_decode("OLD", old, sizeof(old) - 1, &back, &err), 0,
+	        "an old dirty record decodes");
+	tap_str(back.name, "Old [2J Ltd", "its name read clean");
+	tap_str(back.exchange, "LSE", "its exchange read clean");
 }
 
 static void
@@ -286,6 +328,7 @@ main(void)
 	test_init();
 	test_roundtrips();
 	test_decode();
+	test_clean();
 	test_hkey();
 	return tap_done();
 }
