@@ -496,7 +496,9 @@ ps_fmp_parse_quotes(const char *body, size_t len, struct ps_symrec *recs,
 	}
 	for (i = 0; i < n; i++)
 		index[i] = &recs[i];
-	qsort(index, n, sizeof(*index), cmp_rec_ptr);
+	/* qsort's pointer must not be NULL, even for zero elements. */
+	if (n > 0)
+		qsort(index, n, sizeof(*index), cmp_rec_ptr);
 
 	cJSON_ArrayForEach(row, root)
 	{
