@@ -1,9 +1,10 @@
 /*
  * sync-status: the read-only FastCGI (or plain CGI) program of SPEC §5:
- * GET/HEAD …/sync/status, …/prices, …/prices/SYMBOL/history and …/metrics
- * (Prometheus text, lib/metrics.c). Each JSON answer is a document built by
- * lib/view.c in one short read transaction, sent with an ETag so a poller's
- * If-None-Match gets a bodiless 304. Routing is
+ * GET/HEAD …/sync/status, …/prices, …/prices/SYMBOL/history,
+ * …/portfolio/history and …/metrics (Prometheus text, lib/metrics.c). Each
+ * JSON answer is a document built by lib/view.c in one short read
+ * transaction, sent with an ETag so a poller's If-None-Match gets a
+ * bodiless 304. Routing is
  * a table matched against the last segments of the path, so the programs
  * work under any URL prefix.
  */
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "eod.h"
 #include "isotime.h"
 #include "metrics.h"
 #include "symbol.h"
@@ -24,6 +26,7 @@
 #define THREADS 8
 #define HISTORY_LIMIT_DEFAULT 1000
 #define HISTORY_LIMIT_MAX 100000
+#define PORTFOLIO_DAYS_MAX 36600
 
 /* The conf is read-only and shared by the threads. */
 typedef char *(*view_fn)(struct web_req *r, const struct ps_conf *c,
@@ -81,6 +84,23 @@ limit_param(struct web_req *r, size_t *limit, struct ps_err *err)
 	return 0;
 }
 
+/* interval: absent (every point) or "day" (one per UTC date). */
+static int
+interval_param(struct web_req *r, int *daily, struct ps_err *err)
+{
+	char v[16];
+	int rc = web_query(r, "interval", v, sizeof(v));
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0 || strcmp(v, "day") != 0)
+		return ps_err_set(err, PS_EBAD_REQUEST,
+		                  "bad parameter interval: the only interval "
+		                  "is day");
+	*daily = 1;
+	return 0;
+}
+
 static char *
 view_history(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
              struct ps_err *err)
@@ -89,6 +109,7 @@ view_history(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
 	char sym[PS_SYMBOL_MAX + 1];
 	int64_t from = INT64_MIN, to = INT64_MAX;
 	size_t limit = HISTORY_LIMIT_DEFAULT;
+	int daily = 0;
 
 	if (time_param(r, "from", &from, err) < 0 ||
 	    time_param(r, "to", &to, err) < 0 ||
@@ -99,12 +120,59 @@ view_history(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
 		           "bad parameters from and to: from is after to");
 		return NULL;
 	}
+	if (interval_param(r, &daily, err) < 0)
+		return NULL;
 	if (ps_symbol_normalize(raw, sym, err) < 0) {
 		/* Not a symbol at all, so certainly not a known one. */
 		ps_err_set(err, PS_ENOT_FOUND, "no such symbol");
 		return NULL;
 	}
-	return ps_view_history(s, sym, from, to, limit, err);
+	return (daily ? ps_view_history_daily
+	              : ps_view_history)(s, sym, from, to, limit, err);
+}
+
+/* A from/to date of …/portfolio/history: YYYY-MM-DD, nothing else. */
+static int
+date_param(struct web_req *r, const char *name, int64_t *day,
+           struct ps_err *err)
+{
+	char v[64];
+	int rc = web_query(r, name, v, sizeof(v));
+
+	if (rc == 0)
+		return 0;
+	if (rc < 0 || ps_eod_date(v, day) < 0)
+		return ps_err_set(err, PS_EBAD_REQUEST,
+		                  "bad parameter %s: want a date like "
+		                  "2026-11-25",
+		                  name);
+	return 1;
+}
+
+static char *
+view_portfolio(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
+               struct ps_err *err)
+{
+	int64_t to = ps_eod_day_of(time(NULL)), from;
+	int has_from;
+
+	if (date_param(r, "to", &to, err) < 0 ||
+	    (has_from = date_param(r, "from", &from, err)) < 0)
+		return NULL;
+	if (!has_from)
+		from = to - 365 * (int64_t)PS_DAY;
+	if (from > to) {
+		ps_err_set(err, PS_EBAD_REQUEST,
+		           "bad parameters from and to: from is after to");
+		return NULL;
+	}
+	if ((to - from) / PS_DAY >= PORTFOLIO_DAYS_MAX) {
+		ps_err_set(err, PS_EBAD_REQUEST,
+		           "bad parameters from and to: at most %d days",
+		           PORTFOLIO_DAYS_MAX);
+		return NULL;
+	}
+	return ps_view_portfolio(s, from, to, err);
 }
 
 static char *
@@ -141,6 +209,7 @@ static const struct route {
         {{"sync", "status"}, 2, view_status, web_json_cached},
         {{"prices"}, 1, view_prices, web_json_cached},
         {{"prices", "*", "history"}, 3, view_history, web_json_cached},
+        {{"portfolio", "history"}, 2, view_portfolio, web_json_cached},
         {{"metrics"}, 1, view_metrics, send_metrics},
 };
 
@@ -161,7 +230,8 @@ handle(struct web_req *r, void *arg)
 	if (!rt) {
 		web_errorf(r, PS_ENOT_FOUND, NULL,
 		           "no such path: try .../sync/status, .../prices, "
-		           ".../prices/SYMBOL/history or .../metrics");
+		           ".../prices/SYMBOL/history, "
+		           ".../portfolio/history or .../metrics");
 		return;
 	}
 	if (strcmp(m, "GET") != 0 && strcmp(m, "HEAD") != 0) {

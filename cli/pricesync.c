@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "backfill-cmd.h"
 #include "buf.h"
 #include "conf.h"
 #include "csvimport.h"
@@ -44,8 +45,10 @@ static const char usage_text[] =
         "  list [--json]\n"
         "  sync [--json]\n"
         "  status\n"
-        "  history SYMBOL [--csv] [--from ISO] [--to ISO] [--limit N]\n"
+        "  history SYMBOL [--csv] [--daily] [--from ISO] [--to ISO] "
+        "[--limit N]\n"
         "  import FILE.csv          one symbol[,quantity[,currency]] a line\n"
+        "  backfill [SYMBOL...] [--days N] [--json]   daily closes\n"
         "\n"
         "Config: $PRICESYNC_CONFIG, else " SYSCONFDIR "/pricesync.conf\n"
         "(see pricesync.conf(5)). Exit: 0 ok, 1 failure, 2 usage, 3 sync\n"
@@ -93,14 +96,16 @@ enum {
 	OPT_QUANTITY,
 	OPT_CURRENCY,
 	OPT_REFRESH,
+	OPT_DAILY,
+	OPT_DAYS,
 	OPT_HELP
 };
 
 #define OPT(x) (1u << (x))
 
 struct opts {
-	int json, csv, refresh;
-	const char *from, *to, *limit, *quantity, *currency;
+	int json, csv, refresh, daily;
+	const char *from, *to, *limit, *quantity, *currency, *days;
 };
 
 static const struct option long_opts[] = {
@@ -112,6 +117,8 @@ static const struct option long_opts[] = {
         {"quantity", required_argument, NULL, OPT_QUANTITY},
         {"currency", required_argument, NULL, OPT_CURRENCY},
         {"refresh-profile", no_argument, NULL, OPT_REFRESH},
+        {"daily", no_argument, NULL, OPT_DAILY},
+        {"days", required_argument, NULL, OPT_DAYS},
         {"help", no_argument, NULL, OPT_HELP},
         {NULL, 0, NULL, 0}};
 
@@ -161,6 +168,12 @@ set_opt(struct opts *o, int ch)
 		break;
 	case OPT_REFRESH:
 		o->refresh = 1;
+		break;
+	case OPT_DAILY:
+		o->daily = 1;
+		break;
+	case OPT_DAYS:
+		o->days = optarg;
 		break;
 	}
 }
@@ -452,7 +465,8 @@ cmd_history(struct ctx *cx, const struct opts *o, int nops, char **ops)
 	    parse_time_opt("from", o->from, &from, &err) < 0 ||
 	    parse_time_opt("to", o->to, &to, &err) < 0)
 		return fail(&err);
-	doc = ps_view_history(cx->store, sym, from, to, (size_t)limit, &err);
+	doc = (o->daily ? ps_view_history_daily : ps_view_history)(
+	        cx->store, sym, from, to, (size_t)limit, &err);
 	if (doc == NULL)
 		return fail(&err);
 	if (!o->csv)
@@ -516,6 +530,12 @@ cmd_import(struct ctx *cx, const struct opts *o, int nops, char **ops)
 	return 0;
 }
 
+static int
+cmd_backfill(struct ctx *cx, const struct opts *o, int nops, char **ops)
+{
+	return cli_backfill(&cx->conf, cx->store, o->days, o->json, nops, ops);
+}
+
 /* ---- the table of contents ---- */
 
 static const struct command {
@@ -548,16 +568,21 @@ static const struct command {
         {"status", 0, 0, 0, NULL, cmd_status, NULL,
          "usage: pricesync status\n"
          "Prints the status JSON (last sync, running, fx, last result).\n"},
-        {"history", OPT(OPT_CSV) | OPT(OPT_FROM) | OPT(OPT_TO) | OPT(OPT_LIMIT),
+        {"history",
+         OPT(OPT_CSV) | OPT(OPT_FROM) | OPT(OPT_TO) | OPT(OPT_LIMIT) |
+                 OPT(OPT_DAILY),
          1, 1, "SYMBOL", cmd_history, NULL,
-         "usage: pricesync history SYMBOL [--csv] [--from ISO] [--to ISO] "
-         "[--limit N]\n"
+         "usage: pricesync history SYMBOL [--csv] [--daily] [--from ISO] "
+         "[--to ISO] [--limit N]\n"
          "Prints a symbol's stored prices, oldest first (newest N, default "
-         "1000).\n"},
+         "1000).\n"
+         "--daily: one point per UTC date (its last); N then counts dates.\n"},
         {"import", 0, 1, 1, "FILE", cmd_import, NULL,
          "usage: pricesync import FILE.csv\n"
          "Adds symbol[,quantity[,currency]] lines; '#' comments, an optional\n"
          "header; any bad line refuses the whole file.\n"},
+        {"backfill", OPT(OPT_DAYS) | OPT(OPT_JSON), 0, -1, "SYMBOL",
+         cmd_backfill, sync_not_started, BACKFILL_HELP},
 };
 
 static const struct command *

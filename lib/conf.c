@@ -70,6 +70,8 @@ static const struct key keys[] = {
         {"fmp_batch", K_BATCH, 0, 0, 0, "auto, batch or single"},
         {"map_size_mb", K_LONG, 1, 1048576,
          offsetof(struct ps_conf, map_size_mb), NULL},
+        {"history_days", K_INT, 1, 36500,
+         offsetof(struct ps_conf, history_days), NULL},
 };
 
 /* Why a value was refused: the caller words the message. */
@@ -451,6 +453,7 @@ ps_conf_defaults(struct ps_conf *c, struct ps_err *err)
 	c->daily_request_limit = 0;
 	c->fmp_batch = PS_BATCH_AUTO;
 	c->map_size_mb = 1024;
+	c->history_days = 365;
 	return 0;
 }
 

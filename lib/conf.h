@@ -33,6 +33,7 @@ struct ps_conf {
 	long daily_request_limit; /* 0 = none */
 	enum ps_batch fmp_batch;
 	long map_size_mb; /* 1..1048576 */
+	int history_days; /* 1..36500: what backfill fetches (SPEC §9) */
 };
 
 /* The path the config is read from: $PRICESYNC_CONFIG, else the built-in

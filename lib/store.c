@@ -18,7 +18,10 @@
  * Layout: `symbols` maps a symbol to its record (quote.h, JSON text);
  * `price_history` maps ps_hkey_make(symbol, time) to the price as text;
  * `settings` maps short string keys to string values; `meta` holds
- * `schema_version`.
+ * `schema_version`. `fx_history` holds the fx series (USDGBP, EURGBP...)
+ * keyed like `price_history`, so a pair never mixes with a symbol;
+ * `backfill` maps a symbol, or "fx/PAIR", to when it was backfilled and
+ * how far back (JSON text).
  */
 #include <errno.h>
 #include <math.h>
@@ -28,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <cjson/cJSON.h>
 #include <lmdb.h>
 
 #include "isotime.h"
@@ -40,7 +44,7 @@
 
 struct ps_store {
 	MDB_env *env;
-	MDB_dbi symbols, history, settings, meta;
+	MDB_dbi symbols, history, settings, meta, fx, backfill;
 	long map_size_mb;
 	char *dir;
 	pthread_rwlock_t remap; /* shared: a txn is open; exclusive: remap */
@@ -279,6 +283,8 @@ open_dbs(struct ps_store *s, struct ps_err *err)
 	    dbi_open(s, txn, "price_history", &s->history, err) < 0 ||
 	    dbi_open(s, txn, "settings", &s->settings, err) < 0 ||
 	    dbi_open(s, txn, "meta", &s->meta, err) < 0 ||
+	    dbi_open(s, txn, "fx_history", &s->fx, err) < 0 ||
+	    dbi_open(s, txn, "backfill", &s->backfill, err) < 0 ||
 	    schema_check(s, txn, err) < 0)
 		goto txn_abort;
 	return txn_commit(s, txn, err);
@@ -572,6 +578,12 @@ ps_store_sym_remove(struct ps_store *s, const char *const *symbols, size_t n,
 		}
 		if (history_delete(s, txn, symbols[i], err) < 0)
 			goto txn_abort;
+		/* A symbol added again later is backfilled again. */
+		rc = mdb_del(txn, s->backfill, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND) {
+			store_fail(s, err, "mdb_del backfill", rc);
+			goto txn_abort;
+		}
 	}
 	return txn_commit(s, txn, err);
 txn_abort:
@@ -820,12 +832,18 @@ points_push(struct ps_point **arr, size_t *n, size_t *cap, struct ps_err *err)
 	return 0;
 }
 
+static int64_t
+day_floor(int64_t t)
+{
+	return (t >= 0 ? t / 86400 : (t - 86399) / 86400) * 86400;
+}
+
 /* Walks backwards from the newest point at or before `to`, so only the
  * points returned are ever read, however long the history. */
 static int
 history_scan(struct ps_store *s, MDB_txn *txn, const char *symbol, int64_t from,
-             int64_t to, size_t limit, struct ps_point **arr, size_t *n,
-             struct ps_err *err)
+             int64_t to, size_t limit, int daily, struct ps_point **arr,
+             size_t *n, struct ps_err *err)
 {
 	unsigned char top[PS_HKEY_MAX];
 	size_t cap = 0, plen = strlen(symbol) + 1, tlen, i;
@@ -853,7 +871,12 @@ history_scan(struct ps_store *s, MDB_txn *txn, const char *symbol, int64_t from,
 			goto cursor_close;
 		if ((*arr)[*n].time < from)
 			break;
-		(*n)++;
+		/* Walking backwards, the first point seen of a date is its
+		 * last: an earlier one of the same date is skipped. */
+		if (!daily || *n == 0 ||
+		    day_floor((*arr)[*n].time) !=
+		            day_floor((*arr)[*n - 1].time))
+			(*n)++;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
 	}
 	if (rc != 0 && rc != MDB_NOTFOUND) {
@@ -872,10 +895,10 @@ cursor_close:
 	return ret;
 }
 
-int
-ps_store_history(struct ps_store *s, const char *symbol, int64_t from,
-                 int64_t to, size_t limit, struct ps_point **out, size_t *n,
-                 struct ps_err *err)
+static int
+history_get(struct ps_store *s, const char *symbol, int64_t from, int64_t to,
+            size_t limit, int daily, struct ps_point **out, size_t *n,
+            struct ps_err *err)
 {
 	struct ps_point *arr = NULL;
 	size_t cnt = 0;
@@ -893,8 +916,8 @@ ps_store_history(struct ps_store *s, const char *symbol, int64_t from,
 	} else if (rc != 0) {
 		store_fail(s, err, "mdb_get symbols", rc);
 	} else if (from <= to && limit > 0) {
-		if (history_scan(s, txn, symbol, from, to, limit, &arr, &cnt,
-		                 err) == 0)
+		if (history_scan(s, txn, symbol, from, to, limit, daily, &arr,
+		                 &cnt, err) == 0)
 			ret = 1;
 	} else {
 		ret = 1;
@@ -910,6 +933,22 @@ ps_store_history(struct ps_store *s, const char *symbol, int64_t from,
 		*n = cnt;
 	}
 	return ret;
+}
+
+int
+ps_store_history(struct ps_store *s, const char *symbol, int64_t from,
+                 int64_t to, size_t limit, struct ps_point **out, size_t *n,
+                 struct ps_err *err)
+{
+	return history_get(s, symbol, from, to, limit, 0, out, n, err);
+}
+
+int
+ps_store_history_daily(struct ps_store *s, const char *symbol, int64_t from,
+                       int64_t to, size_t limit, struct ps_point **out,
+                       size_t *n, struct ps_err *err)
+{
+	return history_get(s, symbol, from, to, limit, 1, out, n, err);
 }
 
 /* ---- settings ---- */
@@ -1131,5 +1170,300 @@ ps_store_counter_add(struct ps_store *s, const char *key, long delta,
 	return txn_commit(s, txn, err);
 txn_abort:
 	mdb_txn_abort(txn);
+	return -1;
+}
+
+/* ---- daily closes, fx series, backfill records (SPEC §9) ---- */
+
+static MDB_dbi
+series_dbi(const struct ps_store *s, enum ps_series kind)
+{
+	return kind == PS_SERIES_FX ? s->fx : s->history;
+}
+
+/* The backfill key of a series: the symbol, or "fx/PAIR" ('/' is never
+ * in a symbol, so the two cannot meet). */
+static int
+backfill_key(enum ps_series kind, const char *name, char *buf, size_t size,
+             MDB_val *k, struct ps_err *err)
+{
+	if (sym_key(name, k, err) < 0)
+		return -1;
+	snprintf(buf, size, "%s%s", kind == PS_SERIES_FX ? "fx/" : "", name);
+	*k = str_val(buf);
+	return 0;
+}
+
+/* 1 when the series has a point in [day, day + 1 day), 0 when not. */
+static int
+day_has_point(struct ps_store *s, MDB_cursor *cur, const char *name,
+              int64_t day, struct ps_err *err)
+{
+	unsigned char key[PS_HKEY_MAX];
+	size_t plen = strlen(name) + 1;
+	char sym[PS_SYMBOL_MAX + 1];
+	MDB_val k, v;
+	int64_t t;
+	int rc;
+
+	k.mv_size = ps_hkey_make(key, name, day);
+	k.mv_data = key;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return store_fail(s, err, "mdb_cursor_get", rc);
+	if (!hkey_is_of(&k, key, plen) ||
+	    ps_hkey_split(k.mv_data, k.mv_size, sym, &t) < 0)
+		return 0;
+	return t < day + 86400;
+}
+
+static int
+series_point_put(struct ps_store *s, MDB_txn *txn, MDB_dbi dbi,
+                 const char *name, int64_t t, double price, struct ps_err *err)
+{
+	unsigned char key[PS_HKEY_MAX];
+	char text[32];
+	MDB_val k, v;
+	int rc;
+
+	k.mv_size = ps_hkey_make(key, name, t);
+	k.mv_data = key;
+	snprintf(text, sizeof(text), "%.17g", price);
+	v = str_val(text);
+	rc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
+	if (rc != 0 && rc != MDB_KEYEXIST)
+		return store_fail(s, err, "mdb_put history point", rc);
+	return 0;
+}
+
+static int
+daily_points(struct ps_store *s, MDB_txn *txn, const struct ps_daily_write *w,
+             size_t *added, struct ps_err *err)
+{
+	MDB_dbi dbi = series_dbi(s, w->kind);
+	MDB_cursor *cur;
+	size_t i;
+	int rc, has;
+
+	rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_cursor_open", rc);
+	for (i = 0; i < w->n; i++) {
+		has = day_has_point(s, cur, w->name, w->rows[i].time, err);
+		if (has < 0)
+			break;
+		/* A date with any point (a real quote) keeps it. */
+		if (has)
+			continue;
+		if (series_point_put(s, txn, dbi, w->name, w->rows[i].time,
+		                     w->rows[i].price, err) < 0) {
+			has = -1;
+			break;
+		}
+		(*added)++;
+	}
+	mdb_cursor_close(cur);
+	return i == w->n ? 0 : -1;
+}
+
+static int
+backfill_read(struct ps_store *s, MDB_txn *txn, enum ps_series kind,
+              const char *name, struct ps_backfill_rec *rec, struct ps_err *err)
+{
+	char kbuf[PS_SYMBOL_MAX + 4], text[128];
+	cJSON *j, *at, *from;
+	MDB_val k, v;
+	int rc, ok;
+
+	if (backfill_key(kind, name, kbuf, sizeof(kbuf), &k, err) < 0)
+		return -1;
+	rc = mdb_get(txn, s->backfill, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return store_fail(s, err, "mdb_get backfill", rc);
+	if (v.mv_size >= sizeof(text))
+		return ps_err_set(err, PS_ESTORE, "backfill %s: bad record",
+		                  kbuf);
+	memcpy(text, v.mv_data, v.mv_size);
+	text[v.mv_size] = '\0';
+	j = cJSON_Parse(text);
+	at = cJSON_GetObjectItemCaseSensitive(j, "at");
+	from = cJSON_GetObjectItemCaseSensitive(j, "from");
+	ok = cJSON_IsString(at) && cJSON_IsString(from) &&
+	     ps_isotime_parse(at->valuestring, &rec->at) == 0 &&
+	     ps_isotime_parse(from->valuestring, &rec->from) == 0;
+	cJSON_Delete(j);
+	if (!ok)
+		return ps_err_set(err, PS_ESTORE, "backfill %s: bad record",
+		                  kbuf);
+	return 1;
+}
+
+/* Records the backfill; `from` only ever moves back (how far back the
+ * series reaches). */
+static int
+backfill_write(struct ps_store *s, MDB_txn *txn, enum ps_series kind,
+               const char *name, int64_t at, int64_t from, struct ps_err *err)
+{
+	char kbuf[PS_SYMBOL_MAX + 4], text[96], a[PS_ISOTIME_LEN],
+	        f[PS_ISOTIME_LEN];
+	struct ps_backfill_rec old;
+	MDB_val k, v;
+	int rc;
+
+	rc = backfill_read(s, txn, kind, name, &old, err);
+	if (rc < 0)
+		return -1;
+	if (rc == 1 && old.from < from)
+		from = old.from;
+	if (backfill_key(kind, name, kbuf, sizeof(kbuf), &k, err) < 0)
+		return -1;
+	ps_isotime_fmt(at, a);
+	ps_isotime_fmt(from, f);
+	f[10] = '\0';
+	snprintf(text, sizeof(text), "{\"at\":\"%s\",\"from\":\"%s\"}", a, f);
+	v = str_val(text);
+	rc = mdb_put(txn, s->backfill, &k, &v, 0);
+	if (rc != 0)
+		return store_fail(s, err, "mdb_put backfill", rc);
+	return 0;
+}
+
+int
+ps_store_daily_put(struct ps_store *s, const struct ps_daily_write *w,
+                   size_t *added, struct ps_err *err)
+{
+	MDB_txn *txn;
+	MDB_val k, v;
+	long count;
+	int rc;
+
+	*added = 0;
+	if (sym_key(w->name, &k, err) < 0 || txn_begin(s, 0, &txn, err) < 0)
+		return -1;
+	rc = w->kind == PS_SERIES_SYMBOL ? mdb_get(txn, s->symbols, &k, &v) : 0;
+	if (rc != 0 && rc != MDB_NOTFOUND) {
+		store_fail(s, err, "mdb_get symbols", rc);
+		goto txn_abort;
+	}
+	/* A symbol removed while the backfill ran gets nothing back. */
+	if (rc == 0 && (daily_points(s, txn, w, added, err) < 0 ||
+	                (w->record && backfill_write(s, txn, w->kind, w->name,
+	                                             w->at, w->from, err) < 0)))
+		goto txn_abort;
+	if (w->progress != NULL &&
+	    setting_write(s, txn, "progress", w->progress, err) < 0)
+		goto txn_abort;
+	if (w->requests != 0 &&
+	    requests_bump(s, txn, w->at, w->requests, &count, err) < 0)
+		goto txn_abort;
+	return txn_commit(s, txn, err);
+txn_abort:
+	mdb_txn_abort(txn);
+	*added = 0;
+	return -1;
+}
+
+int
+ps_store_fx_put(struct ps_store *s, const char *pair, int64_t t, double rate,
+                struct ps_err *err)
+{
+	MDB_txn *txn;
+	MDB_val k;
+
+	if (sym_key(pair, &k, err) < 0 || txn_begin(s, 0, &txn, err) < 0)
+		return -1;
+	if (series_point_put(s, txn, s->fx, pair, t, rate, err) < 0) {
+		mdb_txn_abort(txn);
+		return -1;
+	}
+	return txn_commit(s, txn, err);
+}
+
+int
+ps_store_backfill_get(struct ps_store *s, enum ps_series kind, const char *name,
+                      struct ps_backfill_rec *rec, struct ps_err *err)
+{
+	MDB_txn *txn;
+	int found;
+
+	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
+		return -1;
+	found = backfill_read(s, txn, kind, name, rec, err);
+	mdb_txn_abort(txn);
+	return found;
+}
+
+/* One forward range scan: the last point before from, then every point up
+ * to `to`. */
+static int
+series_scan(struct ps_store *s, MDB_cursor *cur, const char *name, int64_t from,
+            int64_t to, struct ps_series_pts *out, struct ps_err *err)
+{
+	unsigned char key[PS_HKEY_MAX];
+	size_t cap = 0, plen = strlen(name) + 1;
+	struct ps_point p;
+	MDB_val k, v;
+	int rc;
+
+	k.mv_size = ps_hkey_make(key, name, from);
+	k.mv_data = key;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	/* Step back once for the value in force at `from`. */
+	rc = rc == MDB_NOTFOUND
+	             ? mdb_cursor_get(cur, &k, &v, MDB_LAST)
+	             : (rc == 0 ? mdb_cursor_get(cur, &k, &v, MDB_PREV) : rc);
+	if (rc == 0 && !hkey_is_of(&k, key, plen))
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	else if (rc == MDB_NOTFOUND)
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+	while (rc == 0 && hkey_is_of(&k, key, plen)) {
+		if (point_parse(&k, &v, &p, err) < 0)
+			return -1;
+		if (p.time > to)
+			break;
+		if (points_push(&out->pts, &out->n, &cap, err) < 0)
+			return -1;
+		out->pts[out->n++] = p;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_fail(s, err, "mdb_cursor_get", rc);
+	return 0;
+}
+
+int
+ps_store_series_read(struct ps_store *s, enum ps_series kind,
+                     const char *const *names, size_t n, int64_t from,
+                     int64_t to, struct ps_series_pts *out, struct ps_err *err)
+{
+	MDB_cursor *cur;
+	MDB_txn *txn;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		out[i].pts = NULL, out[i].n = 0;
+	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
+		return -1;
+	rc = mdb_cursor_open(txn, series_dbi(s, kind), &cur);
+	if (rc != 0) {
+		mdb_txn_abort(txn);
+		return store_fail(s, err, "mdb_cursor_open", rc);
+	}
+	for (i = 0; i < n; i++)
+		if (series_scan(s, cur, names[i], from, to, &out[i], err) < 0)
+			break;
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (i == n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		free(out[i].pts);
+		out[i].pts = NULL, out[i].n = 0;
+	}
 	return -1;
 }

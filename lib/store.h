@@ -97,6 +97,67 @@ int ps_store_history(struct ps_store *s, const char *symbol, int64_t from,
                      int64_t to, size_t limit, struct ps_point **out, size_t *n,
                      struct ps_err *err);
 
+/* As ps_store_history, but at most one point per UTC date (the last of
+ * that date), and limit counts dates (SPEC §5 interval=day). */
+int ps_store_history_daily(struct ps_store *s, const char *symbol, int64_t from,
+                           int64_t to, size_t limit, struct ps_point **out,
+                           size_t *n, struct ps_err *err);
+
+/* ---- daily closes and fx series (SPEC §9) ---- */
+
+/* A symbol's own series (price_history), or an fx pair's ("USDGBP",
+ * "EURGBP": the GBP value of one unit), kept in a database of its own. */
+enum ps_series { PS_SERIES_SYMBOL, PS_SERIES_FX };
+
+/* What one finished backfill of one series writes, in ONE transaction. */
+struct ps_daily_write {
+	enum ps_series kind;
+	const char *name;
+	const struct ps_point *rows; /* closes at 00:00:00Z of their date */
+	size_t n;
+	int record;           /* 1: record the backfill (at, from) */
+	int64_t at, from;     /* when; how far back it asked (00:00Z) */
+	const char *progress; /* the "progress" setting to store, or NULL */
+	long requests;        /* added to the request count of at's day */
+};
+
+/* Puts each row as a point unless its UTC date already has one (a real
+ * quote of that day wins; a second backfill adds nothing), records the
+ * backfill (its `from` only moves back), stores progress and counts the
+ * requests. A symbol removed meanwhile gets no points and no record.
+ * *added is the number of points put. */
+int ps_store_daily_put(struct ps_store *s, const struct ps_daily_write *w,
+                       size_t *added, struct ps_err *err);
+
+/* Puts one point of pair's fx series (a sync's rate), unless one exists
+ * at that very time. */
+int ps_store_fx_put(struct ps_store *s, const char *pair, int64_t t,
+                    double rate, struct ps_err *err);
+
+struct ps_backfill_rec {
+	int64_t at;   /* when it was last backfilled */
+	int64_t from; /* the oldest date asked for (00:00Z) */
+};
+
+/* 1 and *rec filled when the series was backfilled, 0 when not, -1. */
+int ps_store_backfill_get(struct ps_store *s, enum ps_series kind,
+                          const char *name, struct ps_backfill_rec *rec,
+                          struct ps_err *err);
+
+struct ps_series_pts {
+	struct ps_point *pts; /* malloc'd, oldest first; caller frees */
+	size_t n;
+};
+
+/* For each names[i], in ONE read transaction and one range scan each: the
+ * last point before from (the value in force at from, if any), then every
+ * point with from <= time <= to, oldest first, into out[i]. On error
+ * nothing is left allocated. */
+int ps_store_series_read(struct ps_store *s, enum ps_series kind,
+                         const char *const *names, size_t n, int64_t from,
+                         int64_t to, struct ps_series_pts *out,
+                         struct ps_err *err);
+
 /* ---- settings: short string values under string keys ---- */
 
 /* 1 with *val a malloc'd copy (caller frees), 0 when absent, -1 on error. */

@@ -748,6 +748,29 @@ free_json:
 	return out;
 }
 
+/* Each rate fetched is a point of its pair's fx series (SPEC §9), so old
+ * values use old rates. The USD rate is USDGBP's whatever fx_pair says:
+ * the rate stored is always GBP per USD. */
+static int
+store_rate_points(struct run *r, int64_t now, struct ps_err *err)
+{
+	char pair[8];
+	size_t i;
+
+	if (!isnan(r->fx_rate) &&
+	    ps_store_fx_put(r->s, "USDGBP", now, r->fx_rate, err) < 0)
+		return -1;
+	for (i = 0; i < r->nrates; i++) {
+		if (isnan(r->rates[i].value))
+			continue;
+		snprintf(pair, sizeof(pair), "%.3sGBP", r->rates[i].ccy);
+		if (ps_store_fx_put(r->s, pair, now, r->rates[i].value, err) <
+		    0)
+			return -1;
+	}
+	return 0;
+}
+
 /* One transaction for everything a complete sync leaves behind, so a
  * reader never sees last_synced without its result. */
 static int
@@ -792,6 +815,8 @@ store_outcome(struct run *r, int64_t now, long duration_ms,
 		}
 	rc = ps_store_settings_put(r->s, keys, (const char *const *)vals, n,
 	                           err);
+	if (rc == 0)
+		rc = store_rate_points(r, now, err);
 free_vals:
 	for (i = 0; i < n; i++)
 		free(vals[i]);

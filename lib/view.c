@@ -13,6 +13,7 @@
 
 #include "isotime.h"
 #include "lock.h"
+#include "portfolio.h"
 #include "symbol.h"
 #include "view.h"
 
@@ -30,6 +31,18 @@ add_item(cJSON *o, const char *name, cJSON *item)
 	if (item == NULL)
 		return -1;
 	if (!cJSON_AddItemToObject(o, name, item)) {
+		cJSON_Delete(item);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_item_to_array(cJSON *a, cJSON *item)
+{
+	if (item == NULL)
+		return -1;
+	if (!cJSON_AddItemToArray(a, item)) {
 		cJSON_Delete(item);
 		return -1;
 	}
@@ -293,9 +306,9 @@ free_recs:
 	return NULL;
 }
 
-char *
-ps_view_history(struct ps_store *s, const char *symbol, int64_t from,
-                int64_t to, size_t limit, struct ps_err *err)
+static char *
+history_doc(struct ps_store *s, const char *symbol, int64_t from, int64_t to,
+            size_t limit, int daily, struct ps_err *err)
 {
 	struct ps_point *pts = NULL;
 	char iso[PS_ISOTIME_LEN];
@@ -303,7 +316,8 @@ ps_view_history(struct ps_store *s, const char *symbol, int64_t from,
 	size_t n = 0, i;
 	int rc, ok = 0;
 
-	rc = ps_store_history(s, symbol, from, to, limit, &pts, &n, err);
+	rc = (daily ? ps_store_history_daily : ps_store_history)(
+	        s, symbol, from, to, limit, &pts, &n, err);
 	if (rc < 0)
 		return NULL;
 	if (rc == 0) {
@@ -330,4 +344,69 @@ ps_view_history(struct ps_store *s, const char *symbol, int64_t from,
 print:
 	free(pts);
 	return print_free(o, ok, err);
+}
+
+char *
+ps_view_history(struct ps_store *s, const char *symbol, int64_t from,
+                int64_t to, size_t limit, struct ps_err *err)
+{
+	return history_doc(s, symbol, from, to, limit, 0, err);
+}
+
+char *
+ps_view_history_daily(struct ps_store *s, const char *symbol, int64_t from,
+                      int64_t to, size_t limit, struct ps_err *err)
+{
+	return history_doc(s, symbol, from, to, limit, 1, err);
+}
+
+/* The callback's "stop" after an allocation failed. */
+static int
+pf_oom(struct ps_err *err)
+{
+	ps_err_set(err, PS_ENOMEM, "out of memory");
+	return 1;
+}
+
+static int
+pf_point(const struct ps_pf_day *d, void *arg, struct ps_err *err)
+{
+	cJSON *p = cJSON_CreateObject(), *m;
+	char iso[PS_ISOTIME_LEN];
+	size_t i;
+
+	if (p == NULL || !cJSON_AddItemToArray(arg, p)) {
+		cJSON_Delete(p);
+		return pf_oom(err);
+	}
+	ps_isotime_fmt(d->day, iso);
+	iso[10] = '\0';
+	if (!cJSON_AddStringToObject(p, "date", iso) ||
+	    add_num(p, "value_gbp", d->value_gbp) < 0 ||
+	    !cJSON_AddNumberToObject(p, "symbols", (double)d->nsymbols) ||
+	    (m = cJSON_AddArrayToObject(p, "missing")) == NULL)
+		return pf_oom(err);
+	for (i = 0; i < d->nmissing; i++)
+		if (add_item_to_array(m, cJSON_CreateString(d->missing[i])) < 0)
+			return pf_oom(err);
+	return 0;
+}
+
+char *
+ps_view_portfolio(struct ps_store *s, int64_t from, int64_t to,
+                  struct ps_err *err)
+{
+	cJSON *o = cJSON_CreateObject(), *a;
+
+	if (o == NULL || !cJSON_AddStringToObject(o, "currency", "GBP") ||
+	    (a = cJSON_AddArrayToObject(o, "points")) == NULL) {
+		cJSON_Delete(o);
+		ps_err_set(err, PS_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (ps_portfolio_days(s, from, to, pf_point, a, err) < 0) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return print_free(o, 1, err);
 }

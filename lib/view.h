@@ -25,4 +25,15 @@ char *ps_view_prices(struct ps_store *s, struct ps_err *err);
 char *ps_view_history(struct ps_store *s, const char *symbol, int64_t from,
                       int64_t to, size_t limit, struct ps_err *err);
 
+/* As ps_view_history with interval=day: at most one point per UTC date
+ * (the last of it); limit counts dates. */
+char *ps_view_history_daily(struct ps_store *s, const char *symbol,
+                            int64_t from, int64_t to, size_t limit,
+                            struct ps_err *err);
+
+/* {"currency":"GBP","points":[{"date","value_gbp","symbols","missing"}]}
+ * for each UTC date from `from` to `to` (00:00Z, from <= to), SPEC §9. */
+char *ps_view_portfolio(struct ps_store *s, int64_t from, int64_t to,
+                        struct ps_err *err);
+
 #endif

@@ -25,6 +25,20 @@ Upstream endpoints (every one checks `apikey` when a key is configured):
     GET /api/v3/profile/X                         currency, exchange, ...}]
     GET /api/v3/quote/A,B,...                   v3 quote objects
     GET /api/v3/fx/PAIR                         [{ticker:"USD/GBP",bid,...}]
+    GET /stable/historical-price-eod/light?symbol=X&from=D&to=D
+                                                [{symbol,date,price,volume}]
+    GET /stable/historical-price-eod/full?...   [{symbol,date,open,high,low,
+                                                  close,volume,change,
+                                                  changePercent,vwap}]
+    GET /api/v3/historical-price-full/X?from=D&to=D[&serietype=line]
+                                                {symbol, historical:[{date,
+                                                 close}]} (line) or full rows
+History (fmp-api.md §9): one row per weekday from `from` to `to` (both
+inclusive, never after today UTC, never before the symbol's `listed` date),
+newest first, `date` strings, closes from eod_close() below (a module
+function, so a test can recompute them): every tenth day's close is a whole
+number and printed as a JSON integer. An unknown symbol answers `[]`
+(stable) or `{}` (v3); from > to answers `[]`.
 Unknown symbols (any starting with "NOSUCH", or listed in `drop`) are left
 out of the answer (single quote: 200 []). A 6-letter symbol made of two
 known currency codes (USDGBP, EURGBP, ...) is a forex pair.
@@ -70,14 +84,22 @@ Control keys (POST /_control):
                  "free" (as starter, and /stable/quote for a symbol not in
                  free_sample answers 402 Premium Query Parameter/Special
                  Endpoint; forex pairs are always allowed)
-    free_sample  [SYMBOL] allowed on the free plan
+    free_sample  [SYMBOL] allowed on the free plan (history too: on the
+                 free plan a history request for another symbol, not a
+                 forex pair, answers 402 Premium Query Parameter)
+    listed       {SYMBOL: "YYYY-MM-DD"}: no history rows before that date
+    eod_null     {SYMBOL: ["YYYY-MM-DD"]}: those rows carry a null close
+    eod_refuse   [SYMBOL]: history requests for them answer 402 Premium
+                 Query Parameter (a symbol outside the plan), any plan
+    eod_empty    [SYMBOL]: history requests for them answer `[]` / `{}`
     text_402     bool: the Special Endpoint 402 as text/plain
     fail         [rule]: the first rule that matches a request and has
                  times != 0 decides its answer (times is then decremented).
                  A rule: {"match": ..., "status": 500, "body": null,
                  "content_type": "application/json", "retry_after": null,
                  "times": -1, "kind": "status", "path": null}
-          match  SYMBOL: a quote or fx request naming it;
+          match  SYMBOL: a quote, fx or history request naming it;
+                 "history": any history request;
                  "*": any quote request (not fx, not profile);
                  "fx": any fx request (v3 fx, or a stable quote of a pair);
                  "profile": any profile request; "any": every request
@@ -98,6 +120,7 @@ profile_fail, plan, fail rules, then the normal answer (after delay).
 """
 
 import argparse
+import calendar
 import json
 import os
 import select
@@ -144,6 +167,9 @@ SUFFIX_EXCHANGE = {
 }
 DEFAULT_FREE_SAMPLE = ["AAPL", "MSFT", "GOOGL", "AMZN", "TSLA", "META",
                        "NVDA", "VOD.L", "BP.L"]
+EOD_PATHS = ("/stable/historical-price-eod/light",
+             "/stable/historical-price-eod/full")
+V3_EOD = "/api/v3/historical-price-full/"
 QUOTE_PATHS = ("/stable/batch-quote", "/stable/batch-quote-short",
                "/stable/quote", "/stable/quote-short")
 BATCH_PATHS = ("/stable/batch-quote", "/stable/batch-quote-short")
@@ -170,6 +196,10 @@ def default_state(args):
         "free_sample": list(DEFAULT_FREE_SAMPLE),
         "text_402": False,
         "fail": [],
+        "listed": {},
+        "eod_null": {},
+        "eod_refuse": [],
+        "eod_empty": [],
     }
 
 
@@ -184,6 +214,31 @@ def suffix(sym):
 
 def h(sym):
     return zlib.crc32(sym.encode())
+
+
+def eod_close(sym, date, base):
+    """The close of sym on date ("YYYY-MM-DD"), around base (the symbol's
+    quote price): deterministic, > 0, 2 decimals (forex 5); every tenth day
+    (days since 1970 % 10 == 3) a whole number, returned as an int."""
+    day = calendar.timegm(time.strptime(date, "%Y-%m-%d")) // 86400
+    wiggle = ((h(sym + "@" + date) % 2001) - 1000) / 20000.0
+    c = base * (1 + wiggle)
+    if day % 10 == 3:
+        return max(1, int(round(c)))
+    return round(c, 5 if is_pair(sym) else 2)
+
+
+def weekdays(first, last):
+    """Weekday dates from first to last (date strings), newest first."""
+    out = []
+    t = calendar.timegm(time.strptime(last, "%Y-%m-%d"))
+    t0 = calendar.timegm(time.strptime(first, "%Y-%m-%d"))
+    while t >= t0:
+        g = time.gmtime(t)
+        if g.tm_wday < 5:
+            out.append(time.strftime("%Y-%m-%d", g))
+        t -= 86400
+    return out
 
 
 class Fake:
@@ -341,6 +396,67 @@ class Fake:
             "date": date,
         }
 
+    def eod_rows(self, sym, q, st):
+        """(symbol, [(date, close or None)]) newest first, for a history
+        request's from/to; None when the symbol is unknown."""
+        one = lambda k: (q.get(k) or [""])[0]  # noqa: E731
+        if not self.known(sym, st) or sym in (st.get("eod_empty") or []):
+            return None
+        today = time.strftime("%Y-%m-%d", time.gmtime())
+        first = one("from") or "1990-01-01"
+        last = min(one("to") or today, today)
+        listed = (st.get("listed") or {}).get(sym)
+        if listed and listed > first:
+            first = listed
+        try:
+            days = weekdays(first, last) if first <= last else []
+        except ValueError:
+            days = []
+        nulls = set((st.get("eod_null") or {}).get(sym) or [])
+        base = self.base_price(sym, st)
+        return [(d, None if d in nulls else eod_close(sym, d, base))
+                for d in days]
+
+    def eod_body(self, path, sym, q, st):
+        rows = self.eod_rows(sym, q, st)
+        v3 = path.startswith(V3_EOD)
+        if rows is None:
+            return {} if v3 else []
+        x = h(sym + "#vol")
+        out = []
+        for d, c in rows:
+            vol = 1000 + (x + h(d)) % 5000000
+            if path.endswith("/light"):
+                out.append({"symbol": sym, "date": d, "price": c,
+                            "volume": vol})
+                continue
+            o = None if c is None else round(c * 0.997, 2)
+            full = {"date": d, "open": o,
+                    "high": None if c is None else round(max(c, o) * 1.01, 2),
+                    "low": None if c is None else round(min(c, o) * 0.99, 2),
+                    "close": c}
+            if v3 and (q.get("serietype") or [""])[0] == "line":
+                out.append({"date": d, "close": c})
+                continue
+            if v3:
+                full["adjClose"] = c
+            full["volume"] = vol
+            chg = None if c is None else round(c - o, 4)
+            if v3:
+                full["unadjustedVolume"] = vol
+            full["change"] = chg
+            full["changePercent"] = None if c is None else round(chg / o * 100, 5)
+            full["vwap"] = None if c is None else round((o + full["high"] + full["low"] + c) / 4, 4)
+            if v3:
+                full["label"] = time.strftime("%B %d, %y", time.strptime(d, "%Y-%m-%d"))
+                full["changeOverTime"] = None if c is None else round(chg / o, 7)
+            else:
+                full = {"symbol": sym, **full}
+            out.append(full)
+        if v3:
+            return {"symbol": sym, "historical": out}
+        return out
+
     def currency(self, sym, st):
         if sym in st["profiles"]:
             return st["profiles"][sym]
@@ -475,6 +591,10 @@ class Handler(BaseHTTPRequestHandler):
             return cat, syms, q
         if path == "/stable/profile":
             return "profile", split(one("symbol")), q
+        if path in EOD_PATHS:
+            return "history", split(one("symbol")), q
+        if path.startswith(V3_EOD):
+            return "history", split(unquote(path[len(V3_EOD):])), q
         if path.startswith("/api/v3/quote/") or path == "/api/v3/quote":
             syms = split(unquote(path[len("/api/v3/quote/"):]))
             return "quote", syms, q
@@ -487,7 +607,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_path(self, path):
         # Keep the log short for paths that carry symbols.
-        for p in ("/api/v3/quote/", "/api/v3/fx/", "/api/v3/profile/"):
+        for p in ("/api/v3/quote/", "/api/v3/fx/", "/api/v3/profile/",
+                  V3_EOD):
             if path.startswith(p):
                 return p.rstrip("/")
         return path
@@ -527,7 +648,8 @@ class Handler(BaseHTTPRequestHandler):
                 hit = ((m == "any") or (m == "*" and cat == "quote")
                        or (m == "fx" and cat == "fx")
                        or (m == "profile" and cat == "profile")
-                       or (cat in ("quote", "fx") and m in syms))
+                       or (m == "history" and cat == "history")
+                       or (cat in ("quote", "fx", "history") and m in syms))
                 if not hit:
                     continue
                 if r.get("times", -1) > 0:
@@ -541,6 +663,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def answer(self, u, cat, syms, q, st):
         path = u.path
+        self.query = q  # for build(): history reads from/to
         if cat is None:
             return self.send_body(404, {"Error Message": "not found: " + path})
         key = st.get("key")
@@ -563,6 +686,13 @@ class Handler(BaseHTTPRequestHandler):
             if st.get("text_402"):
                 return self.send_body(402, TEXT_SPECIAL, "text/plain")
             return self.send_body(402, BODY_SPECIAL)
+        if cat == "history" and len(syms) == 1 and (
+                syms[0] in (st.get("eod_refuse") or [])
+                or (plan == "free" and not is_pair(syms[0])
+                    and syms[0] not in (st.get("free_sample") or []))):
+            if st.get("text_402"):
+                return self.send_body(402, TEXT_SPECIAL, "text/plain")
+            return self.send_body(402, BODY_SPECIAL)
 
         delay = float(st.get("delay") or 0)
         for s in syms:
@@ -580,6 +710,10 @@ class Handler(BaseHTTPRequestHandler):
         known = [s for s in syms if f.known(s, st)]
         if path in ("/stable/quote", "/stable/quote-short") and len(syms) != 1:
             return []
+        if cat == "history":
+            if len(syms) != 1:  # a comma list: 200 [] (fmp-api.md §9)
+                return {} if path.startswith(V3_EOD) else []
+            return f.eod_body(path, syms[0], self.query, st)
         if cat == "profile":
             if len(known) != 1 or is_pair(known[0]):
                 return []

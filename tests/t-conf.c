@@ -440,7 +440,7 @@ test_sample(void)
 		}
 	}
 	fclose(f);
-	tap_int(keys, 12, "sample: 12 keys with a default value");
+	tap_int(keys, 13, "sample: 13 keys with a default value");
 	tap_int(load(text.data != NULL ? text.data : "", &c, &e), 0,
 	        "sample uncommented loads");
 	ps_conf_defaults(&d, &e);
@@ -454,11 +454,29 @@ test_sample(void)
 	               strcmp(c.fx_pair, d.fx_pair) == 0 &&
 	               c.daily_request_limit == d.daily_request_limit &&
 	               c.fmp_batch == d.fmp_batch &&
-	               c.map_size_mb == d.map_size_mb,
+	               c.map_size_mb == d.map_size_mb &&
+	               c.history_days == d.history_days,
 	       "sample values are the defaults");
 	ps_conf_free(&c);
 	ps_conf_free(&d);
 	ps_buf_free(&text);
+}
+
+static void
+test_history_days(void)
+{
+	struct ps_conf c;
+	struct ps_err e;
+
+	tap_int(load("", &c, &e), 0, "history_days: default");
+	tap_int(c.history_days, 365, "  365");
+	ps_conf_free(&c);
+	tap_int(load("history_days = 36500\n", &c, &e), 0, "36500 is allowed");
+	tap_int(c.history_days, 36500, "  read");
+	ps_conf_free(&c);
+	tap_int(load("history_days = 0\n", &c, &e), -1, "0 is refused");
+	tap_ok(strstr(e.msg, "history_days") != NULL, "  naming the key");
+	tap_int(load("history_days = 36501\n", &c, &e), -1, "36501 is refused");
 }
 
 static void
@@ -498,6 +516,7 @@ main(void)
 	}
 	snprintf(path, sizeof(path), "%s/pricesync.conf", dir);
 	test_defaults();
+	test_history_days();
 	test_default_path();
 	test_full_file();
 	test_bad_lines();

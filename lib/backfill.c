@@ -1,0 +1,648 @@
+/*
+ * backfill: see backfill.h. Each series (a symbol, or an fx pair) is cut
+ * into windows of at most WINDOW_DAYS days; every window is one request,
+ * all queued on fetch at once (fetch keeps `concurrency` in flight). A
+ * series is finished when all its windows are: its rows go to the store
+ * in one write transaction with its backfill record, the progress readers
+ * see and the request count, and one progress event follows (symbols
+ * only). A pair the plan refuses, or that has no history (FMP may lack
+ * USDGBP), is asked once more as its inverse (GBPUSD) and inverted.
+ *
+ * Limits: rows are kept in memory per series until it finishes (a year is
+ * ~250 rows); the whole symbol list is read at start.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backfill.h"
+#include "budget.h"
+#include "eod.h"
+#include "fetch.h"
+#include "fmp.h"
+#include "isotime.h"
+#include "lock.h"
+#include "symbol.h"
+
+/* Five years, the most one request asks for (fmp-api.md §9: far below
+ * the 5,000-row cap, and what FMP's v3 documentation asked for). */
+#define WINDOW_DAYS (5 * 365)
+#define MAX_PAIRS 16
+
+struct series {
+	char name[PS_SYMBOL_MAX + 1]; /* symbol, or pair "USDGBP" */
+	enum ps_series kind;
+	int inverted;   /* asked as the inverse pair: rows are 1/close */
+	int refused;    /* the plan refused it ("not in your FMP plan") */
+	size_t pending; /* windows not finished */
+	struct ps_point *rows;
+	size_t n, cap;
+	char error[300]; /* "" while it goes well */
+};
+
+struct win {
+	size_t series;
+	int64_t from, to;
+	int first_round;
+};
+
+struct bf {
+	const struct ps_conf *c;
+	struct ps_store *s;
+	ps_sync_cb cb;
+	void *arg;
+	struct ps_fetch *f;
+	struct ps_budget budget; /* every request passes it (SPEC §8) */
+
+	struct series *ser; /* symbols first, then pairs */
+	size_t nsym, nser;
+	struct win *wins; /* every window asked, owned here */
+	size_t nwins, capwins;
+	int64_t from, to, now;
+
+	long done, updated, failed;
+	const char **failed_syms; /* borrowed from ser[].name */
+	size_t nfailed;
+	double fx_rate;
+	char fx_error[300];
+
+	size_t first_round, first_round_done, first_round_refused;
+	int64_t t0;
+	int stopped;
+	struct ps_err stop;
+};
+
+/* Copies src into dst[size], cut to fit: a cut message still says what
+ * happened. */
+static void
+set_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		n = size - 1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+static int
+stop(struct bf *b, enum ps_code code, const char *msg)
+{
+	if (!b->stopped) {
+		b->stopped = 1;
+		ps_err_set(&b->stop, code, "%s", msg);
+	}
+	return 1;
+}
+
+static void
+emit(struct bf *b, struct ps_event *ev)
+{
+	char *line;
+
+	if (ev->type == PS_EV_START) {
+		line = ps_event_json(ev);
+		/* Only the status lags if this fails: not fatal. */
+		if (line != NULL)
+			ps_store_setting_put(b->s, "progress", line, NULL);
+		free(line);
+	}
+	b->cb(ev, b->arg);
+}
+
+/* ---- windows and requests ---- */
+
+static size_t
+windows_of(int64_t from, int64_t to)
+{
+	int64_t days = (to - from) / PS_DAY + 1;
+
+	return days <= 0 ? 0 : (size_t)((days + WINDOW_DAYS - 1) / WINDOW_DAYS);
+}
+
+/* The name asked upstream: the pair itself, or its inverse. */
+static void
+asked_name(const struct series *sr, char out[PS_SYMBOL_MAX + 1])
+{
+	if (sr->inverted)
+		snprintf(out, PS_SYMBOL_MAX + 1, "%.3s%.3s", sr->name + 3,
+		         sr->name);
+	else
+		snprintf(out, PS_SYMBOL_MAX + 1, "%s", sr->name);
+}
+
+static int
+queue_window(struct bf *b, size_t si, int64_t from, int64_t to,
+             struct ps_err *err)
+{
+	char name[PS_SYMBOL_MAX + 1], *url;
+	struct win *w;
+	int rc;
+
+	if (b->nwins == b->capwins)
+		return ps_err_set(err, PS_EINTERNAL,
+		                  "backfill: window table "
+		                  "full");
+	w = &b->wins[b->nwins];
+	w->series = si, w->from = from, w->to = to;
+	w->first_round = b->nwins < b->first_round;
+	asked_name(&b->ser[si], name);
+	url = ps_eod_url(b->c, name, from, to);
+	if (url == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	rc = ps_fetch_add(b->f, url, w, err);
+	free(url);
+	if (rc < 0)
+		return -1;
+	b->nwins++;
+	b->ser[si].pending++;
+	return 0;
+}
+
+static int
+queue_series(struct bf *b, size_t si, struct ps_err *err)
+{
+	int64_t from;
+
+	for (from = b->from; from <= b->to; from += WINDOW_DAYS * PS_DAY) {
+		int64_t to = from + (WINDOW_DAYS - 1) * (int64_t)PS_DAY;
+
+		if (queue_window(b, si, from, to < b->to ? to : b->to, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- results ---- */
+
+static int
+rows_add(struct series *sr, const struct ps_eod_row *rows, size_t n,
+         struct ps_err *err)
+{
+	size_t i;
+
+	if (sr->n + n > sr->cap) {
+		size_t ncap = sr->n + n + 64;
+		struct ps_point *p = realloc(sr->rows, ncap * sizeof(*p));
+
+		if (p == NULL)
+			return ps_err_set(err, PS_ENOMEM, "out of memory");
+		sr->rows = p;
+		sr->cap = ncap;
+	}
+	for (i = 0; i < n; i++) {
+		sr->rows[sr->n].time = rows[i].day;
+		sr->rows[sr->n].price =
+		        sr->inverted ? 1.0 / rows[i].close : rows[i].close;
+		sr->n++;
+	}
+	return 0;
+}
+
+/* Writes a finished series and tells the caller (symbols only). */
+static int
+finish_series(struct bf *b, size_t si)
+{
+	struct series *sr = &b->ser[si];
+	struct ps_event ev = {.type = PS_EV_PROGRESS};
+	struct ps_daily_write w = {0};
+	const char *bad = sr->name;
+	struct ps_err err;
+	size_t added;
+	char *line = NULL;
+	int ok = sr->error[0] == '\0', is_sym = sr->kind == PS_SERIES_SYMBOL;
+
+	if (is_sym) {
+		ev.batch = ev.done = b->done + 1;
+		ev.batches = ev.total = (long)b->nsym;
+		ev.updated = b->updated + ok;
+		ev.failed = b->failed + !ok;
+		ev.error = ok ? NULL : sr->error;
+		ev.failed_symbols = ok ? NULL : &bad;
+		ev.n_failed_symbols = !ok;
+		line = ps_event_json(&ev);
+		if (line == NULL)
+			return stop(b, PS_ENOMEM, "out of memory");
+	} else if (ok && sr->n > 0 && strcmp(sr->name, "USDGBP") == 0) {
+		b->fx_rate = sr->rows[sr->n - 1].price;
+	} else if (!ok && b->fx_error[0] == '\0') {
+		size_t k = strlen(sr->name);
+
+		set_str(b->fx_error, sizeof(b->fx_error), sr->name);
+		set_str(b->fx_error + k, sizeof(b->fx_error) - k, ": ");
+		set_str(b->fx_error + k + 2, sizeof(b->fx_error) - k - 2,
+		        sr->error);
+	}
+	w.kind = sr->kind, w.name = sr->name;
+	w.rows = ok ? sr->rows : NULL, w.n = ok ? sr->n : 0;
+	w.record = ok, w.at = b->now, w.from = b->from;
+	w.progress = line;
+	w.requests = ps_budget_pending(&b->budget);
+	if (ps_store_daily_put(b->s, &w, &added, &err) < 0) {
+		free(line);
+		return stop(b, err.code, err.msg);
+	}
+	free(line);
+	ps_budget_recorded(&b->budget, w.requests);
+	if (!is_sym)
+		return 0;
+	if (!ok)
+		b->failed_syms[b->nfailed++] = sr->name;
+	b->done = ev.done, b->updated = ev.updated, b->failed = ev.failed;
+	b->cb(&ev, b->arg);
+	return 0;
+}
+
+/* Errors that no other request can get past (§8, §9). */
+static int
+fatal_verdict(struct bf *b, const struct ps_fetch_res *res)
+{
+	char msg[400];
+
+	switch (res->verdict) {
+	case PS_FMP_AUTH:
+		snprintf(msg, sizeof(msg),
+		         "FMP rejected the API key: check fmp_api_key (%s)",
+		         res->error);
+		return stop(b, PS_EUPSTREAM_AUTH, msg);
+	case PS_FMP_QUOTA:
+		snprintf(msg, sizeof(msg),
+		         "FMP's request quota for this key is spent: %s",
+		         res->error);
+		return stop(b, PS_EUPSTREAM_QUOTA, msg);
+	case PS_FMP_LEGACY:
+		return stop(b, PS_EUPSTREAM_PLAN,
+		            "this key cannot use the v3 API: set fmp_api = "
+		            "stable");
+	case PS_FMP_RESTRICTED:
+		return stop(b, PS_EUPSTREAM_PLAN,
+		            "FMP refused end-of-day history for this key's "
+		            "plan: check the key's subscription");
+	default:
+		return 0;
+	}
+}
+
+static int
+on_window(struct bf *b, struct win *w, const struct ps_fetch_res *res,
+          struct ps_err *err)
+{
+	struct series *sr = &b->ser[w->series];
+	struct ps_eod_row *rows = NULL;
+	size_t n = 0;
+	int rc = 0;
+
+	if (res->verdict == PS_FMP_SYMBOL_PLAN) {
+		sr->refused = 1;
+		set_str(sr->error, sizeof(sr->error), "not in your FMP plan");
+	} else if (res->verdict != PS_FMP_OK) {
+		set_str(sr->error, sizeof(sr->error), res->error);
+	} else if (ps_eod_parse(res->body, res->len, &rows, &n, err) < 0) {
+		if (err->code == PS_ENOMEM)
+			return -1;
+		set_str(sr->error, sizeof(sr->error), err->msg);
+	} else {
+		rc = rows_add(sr, rows, n, err);
+	}
+	free(rows);
+	return rc;
+}
+
+/* Once every window of a pair is in: a refusal or an empty history is
+ * worth one more try as the inverse pair (fmp-api.md §9: USDGBP may be
+ * missing where GBPUSD is not). 1 when it was queued again. */
+static int
+pair_retry(struct bf *b, size_t si, struct ps_err *err)
+{
+	struct series *sr = &b->ser[si];
+
+	if (sr->kind != PS_SERIES_FX || sr->inverted ||
+	    !(sr->refused || (sr->error[0] == '\0' && sr->n == 0)))
+		return 0;
+	sr->inverted = 1;
+	sr->refused = 0;
+	sr->error[0] = '\0';
+	sr->n = 0;
+	if (queue_series(b, si, err) < 0)
+		return -1;
+	return 1;
+}
+
+/* upstream_unavailable (§4): every request of the first round failed to
+ * connect, so nothing reached FMP and nothing later will. */
+static int
+first_round(struct bf *b, const struct ps_fetch_res *res, char *why,
+            size_t size)
+{
+	b->first_round_done++;
+	if (res->connect_failed) {
+		b->first_round_refused++;
+		set_str(why, size, res->error);
+	}
+	return b->first_round_done == b->first_round &&
+	       b->first_round_refused == b->first_round;
+}
+
+static int
+on_done(const struct ps_fetch_res *res, void *arg)
+{
+	struct bf *b = arg;
+	struct win *w = res->user;
+	struct series *sr = &b->ser[w->series];
+	struct ps_err err;
+	char why[300];
+	int rc;
+
+	if (fatal_verdict(b, res))
+		return 1;
+	if (w->first_round && first_round(b, res, why, sizeof(why)))
+		return stop(b, PS_EUPSTREAM_UNAVAILABLE, why);
+	ps_err_clear(&err);
+	if (on_window(b, w, res, &err) < 0)
+		return stop(b, err.code, err.msg);
+	if (--sr->pending > 0)
+		return 0;
+	rc = pair_retry(b, w->series, &err);
+	if (rc < 0)
+		return stop(b, err.code, err.msg);
+	if (rc == 0 && finish_series(b, w->series))
+		return 1;
+	return b->stopped;
+}
+
+/* ---- before the start ---- */
+
+static int
+needs_pair(const char *ccy)
+{
+	return strlen(ccy) == 3 && strcmp(ccy, "GBP") != 0 &&
+	       strcmp(ccy, "GBp") != 0;
+}
+
+static int
+add_series(struct bf *b, enum ps_series kind, const char *name)
+{
+	struct series *sr = &b->ser[b->nser++];
+
+	memset(sr, 0, sizeof(*sr));
+	sr->kind = kind;
+	set_str(sr->name, sizeof(sr->name), name);
+	return 0;
+}
+
+/* The pairs the symbols' currencies use, each once, that this backfill
+ * must (re)fetch: never backfilled, or not as far back as b->from. */
+static int
+pick_pairs(struct bf *b, const struct ps_symrec *recs, size_t n,
+           struct ps_err *err)
+{
+	char pairs[MAX_PAIRS][8];
+	size_t np = 0, i, k;
+
+	for (i = 0; i < n && np < MAX_PAIRS; i++) {
+		if (!needs_pair(recs[i].currency))
+			continue;
+		snprintf(pairs[np], sizeof(pairs[np]), "%sGBP",
+		         recs[i].currency);
+		for (k = 0; k < np && strcmp(pairs[k], pairs[np]); k++)
+			;
+		if (k == np)
+			np++;
+	}
+	for (k = 0; k < np; k++) {
+		struct ps_backfill_rec rec;
+		int rc = ps_store_backfill_get(b->s, PS_SERIES_FX, pairs[k],
+		                               &rec, err);
+
+		if (rc < 0)
+			return -1;
+		/* A later backfill reaching further back (--days) extends
+		 * the rates too; otherwise a pair is fetched once. */
+		if (rc == 1 && (rec.from <= b->from || b->nsym == 0))
+			continue;
+		add_series(b, PS_SERIES_FX, pairs[k]);
+	}
+	return 0;
+}
+
+/* The symbols named (each must be tracked), or those never backfilled. */
+static int
+pick(struct bf *b, const struct ps_backfill_opts *o, struct ps_err *err)
+{
+	struct ps_symrec *recs = NULL;
+	size_t n = 0, i, j;
+	int rc = -1;
+
+	if (ps_store_sym_list(b->s, &recs, &n, err) < 0)
+		return -1;
+	b->ser = calloc(n + MAX_PAIRS + 1, sizeof(*b->ser));
+	b->failed_syms = calloc(n + 1, sizeof(*b->failed_syms));
+	if (b->ser == NULL || b->failed_syms == NULL) {
+		ps_err_set(err, PS_ENOMEM, "out of memory");
+		goto free_recs;
+	}
+	for (j = 0; j < o->nsymbols; j++) {
+		for (i = 0; i < n && strcmp(recs[i].symbol, o->symbols[j]); i++)
+			;
+		if (i == n) {
+			char q[PS_QUOTE_SIZE];
+
+			ps_err_set(err, PS_EINVALID,
+			           "%s: no such symbol (add it first)",
+			           ps_err_quote(o->symbols[j], q));
+			goto free_recs;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		struct ps_backfill_rec rec;
+		int named = 0, done;
+
+		for (j = 0; j < o->nsymbols && !named; j++)
+			named = strcmp(recs[i].symbol, o->symbols[j]) == 0;
+		if (o->nsymbols > 0 && !named)
+			continue;
+		done = ps_store_backfill_get(b->s, PS_SERIES_SYMBOL,
+		                             recs[i].symbol, &rec, err);
+		if (done < 0)
+			goto free_recs;
+		if (named || !done)
+			add_series(b, PS_SERIES_SYMBOL, recs[i].symbol);
+	}
+	b->nsym = b->nser;
+	rc = pick_pairs(b, recs, n, err);
+free_recs:
+	free(recs);
+	return rc;
+}
+
+static long
+requests_needed(const struct bf *b)
+{
+	return (long)(b->nser * windows_of(b->from, b->to));
+}
+
+/* The up-front check (SPEC §9): a backfill that would pass the limit
+ * does not start. Retries and inverse pairs are not foreseen; the budget
+ * stops those request by request. */
+static int
+check_daily_limit(struct bf *b, struct ps_err *err)
+{
+	long left, need = requests_needed(b);
+
+	if (ps_budget_left(&b->budget, b->now, &left, NULL, err) < 0)
+		return -1;
+	if (need <= left)
+		return 0;
+	return ps_budget_refuse(&b->budget, "this backfill", need, left, err);
+}
+
+/* ---- start and end ---- */
+
+static int
+start(struct bf *b, struct ps_err *err)
+{
+	struct ps_event ev = {.type = PS_EV_START};
+	size_t i;
+
+	/* An inverse retry of each pair may add one round of windows. */
+	b->capwins =
+	        (b->nser + (b->nser - b->nsym)) * windows_of(b->from, b->to);
+	b->wins = calloc(b->capwins ? b->capwins : 1, sizeof(*b->wins));
+	if (b->wins == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	b->t0 = ps_monotonic_ms();
+	b->first_round = (size_t)b->c->concurrency;
+	if (b->first_round > b->nser * windows_of(b->from, b->to))
+		b->first_round = b->nser * windows_of(b->from, b->to);
+	ev.total = ev.batches = (long)b->nsym;
+	ev.started_at = b->now;
+	emit(b, &ev);
+	for (i = 0; i < b->nser; i++)
+		if (queue_series(b, i, err) < 0)
+			return -1;
+	return 0;
+}
+
+static int64_t
+stored_last_synced(struct ps_store *s)
+{
+	char *val = NULL;
+	int64_t t = 0;
+
+	if (ps_store_setting_get(s, "last_synced", &val, NULL) == 1)
+		ps_isotime_parse(val, &t);
+	free(val);
+	return t;
+}
+
+static void
+emit_end(struct bf *b, const struct ps_err *e, int started)
+{
+	struct ps_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.updated = b->updated;
+	ev.failed = b->failed;
+	if (started)
+		ps_store_setting_put(b->s, "progress", NULL, NULL);
+	if (e != NULL) {
+		ev.type = PS_EV_ERROR;
+		ev.code = e->code;
+		ev.message = e->msg;
+		ev.started = started;
+	} else {
+		ev.type = PS_EV_COMPLETE;
+		ev.total = (long)b->nsym;
+		ev.failed_symbols = b->failed_syms;
+		ev.n_failed_symbols = b->nfailed;
+		ev.mode = "single"; /* one request per symbol and window */
+		ev.fx_rate = b->fx_rate;
+		ev.fx_error = b->fx_error[0] ? b->fx_error : NULL;
+		ev.last_synced = stored_last_synced(b->s);
+		ev.duration_ms = (long)(ps_monotonic_ms() - b->t0);
+	}
+	b->cb(&ev, b->arg);
+}
+
+static void
+bf_free(struct bf *b)
+{
+	size_t i;
+
+	ps_fetch_free(b->f);
+	for (i = 0; b->ser != NULL && i < b->nser; i++)
+		free(b->ser[i].rows);
+	free(b->ser);
+	free(b->wins);
+	free(b->failed_syms);
+}
+
+static int
+prepare(struct bf *b, const struct ps_backfill_opts *o, struct ps_err *err)
+{
+	int days = o->days > 0 ? o->days : b->c->history_days;
+
+	if (days < 1 || days > 36500)
+		return ps_err_set(err, PS_EINVALID,
+		                  "bad --days %d: expected 1..36500", days);
+	b->to = ps_eod_day_of(b->now);
+	b->from = b->to - (int64_t)(days - 1) * PS_DAY;
+	if (pick(b, o, err) < 0 || check_daily_limit(b, err) < 0)
+		return -1;
+	b->f = ps_fetch_new(b->c, err);
+	if (b->f == NULL)
+		return -1;
+	ps_fetch_set_budget(b->f, &b->budget);
+	return 0;
+}
+
+int
+ps_backfill_run(const struct ps_conf *c, struct ps_store *s,
+                const struct ps_backfill_opts *o, ps_sync_cb cb, void *arg,
+                struct ps_err *err)
+{
+	struct ps_lock lock = {.fd = -1};
+	struct bf b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.c = c, b.s = s, b.cb = cb, b.arg = arg, b.fx_rate = NAN;
+	b.now = time(NULL);
+	ps_budget_init(&b.budget, s, c->daily_request_limit);
+	ps_err_clear(err);
+	if (ps_conf_check_key(c, err) < 0)
+		goto not_started;
+	rc = ps_lock_try(&lock, ps_store_dir(s), err);
+	if (rc < 0)
+		goto not_started;
+	if (rc == 0) {
+		ps_err_set(err, PS_ESYNC_IN_PROGRESS,
+		           "a sync or backfill is running; try again when it "
+		           "ends");
+		goto not_started;
+	}
+	if (prepare(&b, o, err) < 0)
+		goto release_lock;
+	if (start(&b, err) < 0 || ps_fetch_run(b.f, on_done, &b, err) < 0)
+		stop(&b, err->code, err->msg);
+	if (!b.stopped && b.done != (long)b.nsym)
+		stop(&b, PS_EINTERNAL, "backfill ended with symbols not done");
+	/* Losing the count of the last requests only makes the status lag. */
+	ps_budget_flush(&b.budget, time(NULL), NULL);
+	if (b.stopped)
+		*err = b.stop;
+	emit_end(&b, b.stopped ? err : NULL, 1);
+	bf_free(&b);
+	ps_lock_release(&lock);
+	return b.stopped ? -1 : 0;
+
+release_lock:
+	bf_free(&b);
+	ps_lock_release(&lock);
+not_started:
+	emit_end(&b, err, 0);
+	return -1;
+}
