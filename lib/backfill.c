@@ -202,6 +202,18 @@ rows_add(struct series *sr, const struct ps_eod_row *rows, size_t n,
 	return 0;
 }
 
+/* The newest close of a series: windows finish in any order. */
+static double
+newest(const struct series *sr)
+{
+	size_t i, at = 0;
+
+	for (i = 1; i < sr->n; i++)
+		if (sr->rows[i].time > sr->rows[at].time)
+			at = i;
+	return sr->rows[at].price;
+}
+
 /* Writes a finished series and tells the caller (symbols only). */
 static int
 finish_series(struct bf *b, size_t si)
@@ -227,7 +239,7 @@ finish_series(struct bf *b, size_t si)
 		if (line == NULL)
 			return stop(b, PS_ENOMEM, "out of memory");
 	} else if (ok && sr->n > 0 && strcmp(sr->name, "USDGBP") == 0) {
-		b->fx_rate = sr->rows[sr->n - 1].price;
+		b->fx_rate = newest(sr);
 	} else if (!ok && b->fx_error[0] == '\0') {
 		size_t k = strlen(sr->name);
 

@@ -5,7 +5,8 @@ trading day with the fake's closes, oldest first in `history --daily`; a
 second run sends no request; a symbol outside the plan fails alone (exit
 3); a rejected key stops it (exit 1); a backfill that would pass
 daily_request_limit does not start and says how many requests it needs; a
-sync holding the lock keeps it out. A day with a real quote keeps that
+sync holding the lock keeps it out; 5xx, timeouts and malformed bodies
+fail their symbol alone, a refused USDGBP comes as inverted GBPUSD. A day with a real quote keeps that
 quote. …/portfolio/history (plain CGI sync-status) equals the value worked
 out here from the fake's closes, quantities, GBp / 100 and the day's
 USDGBP rate, including dates where one holding has no price yet."""
@@ -196,6 +197,44 @@ def t_plan_key_limit():
         w.close()
 
 
+def t_faults():
+    """5xx, timeouts, malformed bodies fail their symbol alone; a 429 is
+    retried; a spent quota stops it; a refused USDGBP comes as GBPUSD"""
+    with T.Fake(key=KEY) as f:
+        w = T.Workdir(f, api_key=KEY)
+        w.write_conf(history_days=10, retries=1, timeout_s=2)
+        w.import_symbols(["F1", "F2", "F3", "F4", "F5"])
+        f.control({"eod_refuse": ["USDGBP"], "fail": [
+            {"match": "F1", "status": 503},
+            {"match": "F2", "kind": "malformed"},
+            {"match": "F3", "kind": "hang"},
+            {"match": "F4", "status": 429, "retry_after": 0, "times": 1}]})
+        rc, ev, err = backfill(w)
+        events_ok(ev, "faults: events follow §4")
+        t = T.terminal(ev)
+        T.eq((rc, sorted(t.get("failed_symbols") or []), t.get("updated")),
+             (3, ["F1", "F2", "F3"], 2),
+             "503, malformed and a timeout fail alone; the 429 is retried")
+        why = {e["failed_symbols"][0]: e.get("error") for e in ev
+               if e["type"] == "progress" and e.get("failed_symbols")}
+        T.ok("503" in (why.get("F1") or "") and "malformed" in
+             (why.get("F2") or "") and "timeout" in (why.get("F3") or ""),
+             "each says why: %r" % why)
+        asked = [x for e in hist_requests(f) for x in e["symbols"]]
+        T.ok("GBPUSD" in asked and t.get("fx_error") is None,
+             "USDGBP refused: GBPUSD asked instead")
+        d = trading_days(date_add(today(), -9), today())[-1]
+        want = 1 / fake_fmp.eod_close("GBPUSD", d, T.fake_price("GBPUSD"))
+        T.ok(T.approx(t.get("fx_rate"), want),
+             "... and inverted (%r, want %r)" % (t.get("fx_rate"), want))
+        f.control({"fail": [], "quota_spent": True})
+        rc, ev, err = backfill(w)
+        t = T.terminal(ev)
+        T.eq((rc, t.get("type"), t.get("code")), (1, "error", "upstream_quota"),
+             "FMP's Limit Reach stops it: upstream_quota, exit 1")
+        w.close()
+
+
 def t_real_quote_wins():
     """a day with a real quote keeps that quote"""
     with T.Fake(key=KEY) as f:
@@ -328,6 +367,7 @@ def main():
     T.scenario(t_stable)
     T.scenario(t_v3)
     T.scenario(t_plan_key_limit)
+    T.scenario(t_faults)
     T.scenario(t_real_quote_wins)
     T.scenario(t_portfolio)
     return T.done()
