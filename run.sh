@@ -37,28 +37,24 @@ die() {
 	exit 1
 }
 
-stop_pid() { # name pidfile
-	if [ -f "$2" ]; then
-		pid=$(cat "$2")
-		if kill -0 "$pid" 2>/dev/null; then
-			kill -TERM "$pid" 2>/dev/null || true
-			i=0
-			while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
-				sleep 0.1
-				i=$((i + 1))
-			done
-			kill -KILL "$pid" 2>/dev/null || true
-			say "stopped $1"
-		fi
-		rm -f "$2"
-	fi
+stop_pid() { # name pidfile [signal]
+	# The pid is read once: a process that exits on its own (nginx removes
+	# its pid file as it quits) must not make this fail under set -e.
+	pid=$(cat "$2" 2>/dev/null) || pid=""
+	rm -f "$2"
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 0
+	kill -"${3:-TERM}" "$pid" 2>/dev/null || true
+	i=0
+	while kill -0 "$pid" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	say "stopped $1"
 }
 
 stop_all() {
-	if [ -f "$RUNDIR/nginx.pid" ]; then
-		nginx -c "$RUNDIR/nginx.conf" -s quit 2>/dev/null || true
-		stop_pid nginx "$RUNDIR/nginx.pid"
-	fi
+	stop_pid nginx "$RUNDIR/nginx.pid" QUIT
 	if [ -f "$SHARE/etc/spawn-fcgi.sh" ]; then
 		PRICESYNC_RUNDIR=$RUNDIR sh "$SHARE/etc/spawn-fcgi.sh" stop
 	fi
