@@ -255,6 +255,8 @@ web_core_init(struct web_core *c, const char *prog)
 		return 0;
 	}
 	c->conf_ok = 1;
+	for (int i = 0; i < c->conf.nwarnings; i++)
+		web_log(prog, "warning: %s", c->conf.warnings[i]);
 	if (ps_store_open(&c->store, c->conf.db_path, c->conf.map_size_mb,
 	                  &err) < 0)
 		web_log(prog, "%s (will retry on the next request)", err.msg);

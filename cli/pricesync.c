@@ -654,6 +654,11 @@ run_command(const struct command *cmd, int argc, char **argv)
 		return EX_USAGE;
 	if (ps_conf_load(&cx.conf, NULL, &err) < 0)
 		return not_started(cmd, &o, &err);
+	for (int i = 0; i < cx.conf.nwarnings; i++) {
+		fputs("pricesync: warning: ", stderr);
+		table_text(stderr, cx.conf.warnings[i]);
+		fputc('\n', stderr);
+	}
 	if (ps_store_open(&cx.store, cx.conf.db_path, cx.conf.map_size_mb,
 	                  &err) < 0) {
 		ps_conf_free(&cx.conf);

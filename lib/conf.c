@@ -8,10 +8,12 @@
 #include <ctype.h>
 #include <stddef.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "conf.h"
 
@@ -26,7 +28,7 @@
 #define DEFAULT_DB LOCALSTATEDIR "/lib/pricesync"
 #define DEFAULT_URL "https://financialmodelingprep.com"
 /* A key file's first line longer than this is not a key. */
-#define KEY_LINE_MAX 4096
+#define KEY_LINE_MAX PS_CONF_KEY_MAX
 
 enum kind {
 	K_PATH,
@@ -167,6 +169,20 @@ set_keyfile(struct ps_conf *c, const char *val)
 	return SET_OK;
 }
 
+/* A key is one word of printable ASCII: a blank, a control character or a
+ * byte-order mark in it would only make FMP reject it, as "%20..." in the
+ * URL. */
+static int
+key_ok(const char *key, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!isgraph((unsigned char)key[i]))
+			return 0;
+	return len > 0;
+}
+
 static enum set_rc
 set_value(struct ps_conf *c, const struct key *k, const char *val)
 {
@@ -181,6 +197,8 @@ set_value(struct ps_conf *c, const struct key *k, const char *val)
 	case K_URL:
 		return set_url(c, val);
 	case K_KEY:
+		if (!key_ok(val, strlen(val)))
+			return SET_BAD;
 		return set_str(&c->fmp_api_key, val);
 	case K_KEYFILE:
 		return set_keyfile(c, val);
@@ -245,6 +263,41 @@ bad_value(const char *where, const struct key *k, const char *val,
 	                  k->expect);
 }
 
+/* Adds a warning (see conf.h); one that does not fit is dropped. */
+static void warn(struct ps_conf *c, const char *fmt, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void
+warn(struct ps_conf *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->nwarnings >= PS_CONF_MAX_WARNINGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(c->warnings[c->nwarnings++], sizeof(c->warnings[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* A file holding the key that others than its owner and group may read
+ * (ssh refuses such a key; a warning is enough here, and says the fix). */
+static void
+check_private(struct ps_conf *c, FILE *f, const char *what, const char *name)
+{
+	char q[PS_QUOTE_SIZE];
+	struct stat st;
+
+	if (fstat(fileno(f), &st) < 0 || !(st.st_mode & (S_IROTH | S_IWOTH)))
+		return;
+	ps_err_quote(name, q);
+	warn(c,
+	     "%s %s holds the FMP API key and others can %s it (mode %04o): "
+	     "chmod 600 %s, or chown root:pricesync and chmod 640 for the "
+	     "programs' group",
+	     what, q, st.st_mode & S_IROTH ? "read" : "write",
+	     (unsigned)(st.st_mode & 07777), q);
+}
+
 static char *
 trim(char *s)
 {
@@ -298,7 +351,7 @@ read_file(struct ps_conf *c, struct ps_err *err)
 	char *line = NULL, *s;
 	size_t cap = 0;
 	long lineno = 0;
-	int rc = 0;
+	int rc = 0, had_key;
 	FILE *f;
 
 	f = fopen(c->path, "r");
@@ -318,9 +371,12 @@ read_file(struct ps_conf *c, struct ps_err *err)
 		s = trim(s);
 		if (s[0] == '\0' || s[0] == '#')
 			continue;
+		had_key = c->fmp_api_key != NULL;
 		rc = parse_line(c, s, lineno, err);
 		if (rc < 0)
 			goto close_file;
+		if (!had_key && c->fmp_api_key != NULL)
+			check_private(c, f, "config", c->path);
 	}
 	if (ferror(f))
 		rc = ps_err_set(err, PS_ECONFIG, "cannot read %s: %s", c->path,
@@ -365,16 +421,19 @@ nomem:
 	return ps_err_set(err, PS_ENOMEM, "out of memory reading the config");
 }
 
-/* The key file's first line, without its line end. Its content is never put
- * in a message, even when it is refused; its name is quoted, since it comes
+/* The key file's first line, without a byte-order mark, its line end or
+ * blanks around it (editors and `echo KEY > file` leave them; FMP would
+ * get them as "%20" and reject the key). Its content is never put in a
+ * message, even when it is refused; its name is quoted, since it comes
  * from the config file's bytes. */
 static int
 read_key_file(struct ps_conf *c, struct ps_err *err)
 {
-	char line[KEY_LINE_MAX + 2], kf[PS_QUOTE_SIZE];
-	size_t n;
+	/* Room for a key of KEY_LINE_MAX, a BOM and some blanks around it. */
+	char line[KEY_LINE_MAX + 3 + 64 + 1], kf[PS_QUOTE_SIZE], *p, *end;
+	size_t n = 0;
 	FILE *f;
-	int rc = 0;
+	int ch, rc = 0;
 
 	ps_err_quote(c->fmp_api_key_file, kf);
 	f = fopen(c->fmp_api_key_file, "r");
@@ -382,40 +441,67 @@ read_key_file(struct ps_conf *c, struct ps_err *err)
 		return ps_err_set(err, PS_ECONFIG,
 		                  "%s: cannot read fmp_api_key_file %s: %s",
 		                  c->path, kf, strerror(errno));
-	if (fgets(line, sizeof(line), f) == NULL) {
-		if (ferror(f))
-			rc = ps_err_set(err, PS_ECONFIG,
-			                "%s: cannot read fmp_api_key_file %s: "
-			                "%s",
-			                c->path, kf, strerror(errno));
-		else
-			rc = ps_err_set(err, PS_ECONFIG,
-			                "%s: fmp_api_key_file %s is empty",
-			                c->path, kf);
-		goto close_file;
+	while ((ch = getc(f)) != EOF && ch != '\n' && n < sizeof(line) - 1)
+		line[n++] = (char)ch;
+	line[n] = '\0';
+	if (ferror(f)) {
+		rc = ps_err_set(err, PS_ECONFIG,
+		                "%s: cannot read fmp_api_key_file %s: %s",
+		                c->path, kf, strerror(errno));
+		goto wipe_line;
 	}
-	n = strlen(line);
-	if (n > KEY_LINE_MAX) {
+	if (n == 0 && ch == EOF) {
+		rc = ps_err_set(err, PS_ECONFIG,
+		                "%s: fmp_api_key_file %s is empty", c->path,
+		                kf);
+		goto wipe_line;
+	}
+	p = line;
+	end = line + n;
+	if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	if (ch != EOF && ch != '\n') {
 		rc = ps_err_set(err, PS_ECONFIG,
 		                "%s: fmp_api_key_file %s: first line is longer "
 		                "than %d bytes",
 		                c->path, kf, KEY_LINE_MAX);
 		goto wipe_line;
 	}
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	if (n == 0) {
+	if (end == p) {
 		rc = ps_err_set(err, PS_ECONFIG,
 		                "%s: fmp_api_key_file %s: first line is empty",
 		                c->path, kf);
 		goto wipe_line;
 	}
-	if (set_str(&c->fmp_api_key, line) != SET_OK)
+	if (end - p > KEY_LINE_MAX) {
+		rc = ps_err_set(
+		        err, PS_ECONFIG,
+		        "%s: fmp_api_key_file %s: the key is longer than "
+		        "%d bytes",
+		        c->path, kf, KEY_LINE_MAX);
+		goto wipe_line;
+	}
+	if (!key_ok(p, (size_t)(end - p))) {
+		rc = ps_err_set(
+		        err, PS_ECONFIG,
+		        "%s: fmp_api_key_file %s: the first line holds "
+		        "more than one word, a control character or a "
+		        "byte that is not ASCII; it must hold only the key",
+		        c->path, kf);
+		goto wipe_line;
+	}
+	*end = '\0';
+	if (set_str(&c->fmp_api_key, p) != SET_OK)
 		rc = ps_err_set(err, PS_ENOMEM, "out of memory");
+	else
+		check_private(c, f, "fmp_api_key_file", c->fmp_api_key_file);
 wipe_line:
 	/* Not a secret store, but no reason to leave a copy on the stack. */
 	memset(line, 0, sizeof(line));
-close_file:
 	fclose(f);
 	return rc;
 }

@@ -14,6 +14,10 @@
 enum ps_api { PS_API_STABLE, PS_API_V3 };
 enum ps_batch { PS_BATCH_AUTO, PS_BATCH_BATCH, PS_BATCH_SINGLE };
 
+#define PS_CONF_MAX_WARNINGS 2
+/* The longest key fmp_api_key_file may hold, in bytes. */
+#define PS_CONF_KEY_MAX 4096
+
 /* Every string is owned by the struct and freed by ps_conf_free. */
 struct ps_conf {
 	char *path; /* the file read (or that would have been read) */
@@ -34,6 +38,11 @@ struct ps_conf {
 	enum ps_batch fmp_batch;
 	long map_size_mb; /* 1..1048576 */
 	int history_days; /* 1..36500: what backfill fetches (SPEC §9) */
+	/* What the operator should hear that stops nothing (a file holding the
+	 * key that others can read), one line each; the programs print them
+	 * at start. */
+	char warnings[PS_CONF_MAX_WARNINGS][512];
+	int nwarnings;
 };
 
 /* The path the config is read from: $PRICESYNC_CONFIG, else the built-in

@@ -180,6 +180,34 @@ def t_config():
            "bad fmp_batch refused, as a config event: %s" % out.strip())
 
 
+def t_key_warnings():
+    """a config or key file holding the key that others can read: a warning"""
+    with Workdir() as w:
+        w.write_conf(fmp_base_url="http://127.0.0.1:9",
+                     fmp_api_key="cli-secret-1")
+        os.chmod(w.conf, 0o644)
+        rc, out, err = w.cli("status")
+        ok(rc == 0 and "warning:" in err and w.conf in err
+           and "chmod" in err and "root:pricesync" in err,
+           "a world-readable config holding a key: a warning on stderr: %s"
+           % err.strip())
+        ok("cli-secret-1" not in err, "that does not show the key")
+        ok(json.loads(out)["running"] is False, "and the command still runs")
+        os.chmod(w.conf, 0o600)
+        rc, out, err = w.cli("status")
+        ok(rc == 0 and "warning" not in err, "mode 600: no warning")
+        kf = w.file("fmp.key", "cli-secret-2 \r\n")
+        w.write_conf(fmp_base_url="http://127.0.0.1:9", fmp_api_key_file=kf)
+        os.chmod(kf, 0o644)
+        w.env.pop("FMP_API_KEY", None)
+        rc, out, err = w.cli("status")
+        ok(rc == 0 and "warning:" in err and kf in err and "chmod 600" in err,
+           "a world-readable key file: a warning naming it: %s" % err.strip())
+        os.chmod(kf, 0o640)
+        rc, out, err = w.cli("status")
+        ok(rc == 0 and "warning" not in err, "mode 640: no warning")
+
+
 def t_parse_first():
     """the command line is parsed before the config or the store is read"""
     with Workdir() as w:
@@ -307,6 +335,7 @@ def t_hostile_names():
 def main():
     need_cli()
     for fn in (t_usage, t_symbols, t_import, t_config, t_parse_first,
+               t_key_warnings,
                t_no_key, t_hostile_names,
                t_sync_and_views):
         scenario(fn)

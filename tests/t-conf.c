@@ -412,6 +412,154 @@ test_key_file(void)
 	}
 }
 
+/* What editors, `echo KEY > file` and Windows leave around a key is not
+ * part of it: trailing blanks, CR, a byte-order mark. The documented
+ * maximum, PS_CONF_KEY_MAX bytes, is accepted, one more is not. */
+static void
+test_key_file_clean(void)
+{
+	static const char *const good[] = {
+	        "file-secret  \n",
+	        "file-secret\t\n",
+	        "file-secret\r\n",
+	        "file-secret \t\r\n",
+	        "\xEF\xBB\xBF"
+	        "file-secret\r\n",
+	        "  file-secret\n",
+	        "file-secret",
+	        "file-secret\n\nignored\n",
+	};
+	static const char *const bad[] = {
+	        "file secret\n", "file\x1bsecret\n", "file-s\xC3\xA9" "cret\n",
+	        "  \t\r\n",      "\xEF\xBB\xBF\n",
+	};
+	struct ps_conf c;
+	struct ps_err e;
+	char kf[600], text[1200], *big;
+	size_t i;
+
+	snprintf(kf, sizeof(kf), "%s/clean.key", dir);
+	snprintf(text, sizeof(text), "fmp_api_key_file = %s\n", kf);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		write_file(kf, good[i]);
+		if (!tap_ok(load(text, &c, &e) == 0, "key file %zu loads: %s",
+		            i, e.msg))
+			continue;
+		tap_str(c.fmp_api_key, "file-secret", "  just the key");
+		ps_conf_free(&c);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_file(kf, bad[i]);
+		tap_ok(load(text, &c, &e) == -1 && e.code == PS_ECONFIG &&
+		               strstr(e.msg, kf) != NULL,
+		       "bad key file %zu refused: %s", i, e.msg);
+		tap_ok(strstr(e.msg, "secret") == NULL, "  content not shown");
+	}
+	/* A NUL would cut the key short where a C string reads it. */
+	{
+		FILE *f = fopen(kf, "w");
+
+		if (f != NULL) {
+			fwrite("file\0secret\n", 1, 12, f);
+			fclose(f);
+		}
+		tap_int(load(text, &c, &e), -1, "a NUL in the key refused");
+	}
+	big = malloc(PS_CONF_KEY_MAX + 80);
+	if (big == NULL)
+		return;
+	memset(big, 'k', PS_CONF_KEY_MAX);
+	strcpy(big + PS_CONF_KEY_MAX, "\n");
+	write_file(kf, big);
+	tap_int(load(text, &c, &e), 0, "a key of the maximum length");
+	tap_int(c.fmp_api_key ? (long long)strlen(c.fmp_api_key) : -1,
+	        PS_CONF_KEY_MAX, "  all of it");
+	ps_conf_free(&c);
+	strcpy(big + PS_CONF_KEY_MAX, " \t\r\n");
+	write_file(kf, big);
+	tap_int(load(text, &c, &e), 0, "  with blanks and CRLF after it");
+	ps_conf_free(&c);
+	memcpy(big, "\xEF\xBB\xBF", 3);
+	memset(big + 3, 'k', PS_CONF_KEY_MAX);
+	strcpy(big + 3 + PS_CONF_KEY_MAX, "\r\n");
+	write_file(kf, big);
+	tap_int(load(text, &c, &e), 0, "  with a BOM before it");
+	ps_conf_free(&c);
+	memset(big, 'k', PS_CONF_KEY_MAX + 1);
+	strcpy(big + PS_CONF_KEY_MAX + 1, "\n");
+	write_file(kf, big);
+	tap_int(load(text, &c, &e), -1, "one byte more is refused");
+	tap_ok(strstr(e.msg, "longer than 4096") != NULL &&
+	               strstr(e.msg, "kkkk") == NULL,
+	       "  says so, content not shown: %s", e.msg);
+	free(big);
+}
+
+/* A file holding the key that others can read gets a warning naming it
+ * and the fix, as ssh does; owner and group only is quiet. */
+static void
+test_key_private(void)
+{
+	struct ps_conf c;
+	struct ps_err e;
+	char kf[600], text[1200];
+
+	snprintf(kf, sizeof(kf), "%s/private.key", dir);
+	write_file(kf, "file-secret\n");
+	snprintf(text, sizeof(text), "fmp_api_key_file = %s\n", kf);
+	chmod(kf, 0644);
+	tap_int(load(text, &c, &e), 0, "a key file others can read loads");
+	tap_int(c.nwarnings, 1, "  with a warning");
+	tap_ok(strstr(c.warnings[0], kf) &&
+	               strstr(c.warnings[0], "chmod 600") &&
+	               strstr(c.warnings[0], "root:pricesync") &&
+	               strstr(c.warnings[0], "0644"),
+	       "  naming the file, its mode and the fix: %s", c.warnings[0]);
+	tap_ok(strstr(c.warnings[0], "file-secret") == NULL, "  not the key");
+	ps_conf_free(&c);
+	chmod(kf, 0600);
+	tap_int(load(text, &c, &e), 0, "mode 600");
+	tap_int(c.nwarnings, 0, "  no warning");
+	ps_conf_free(&c);
+	chmod(kf, 0640);
+	tap_int(load(text, &c, &e), 0, "mode 640");
+	tap_int(c.nwarnings, 0, "  no warning (the group is pricesync)");
+	ps_conf_free(&c);
+	chmod(kf, 0602);
+	tap_int(load(text, &c, &e), 0, "mode 602");
+	tap_ok(c.nwarnings == 1 && strstr(c.warnings[0], "can write"),
+	       "  others can write it: %s", c.warnings[0]);
+	ps_conf_free(&c);
+
+	write_file(path, "fmp_api_key = " SECRET "\n");
+	chmod(path, 0644);
+	tap_int(ps_conf_load(&c, path, &e), 0, "a config holding a key");
+	tap_ok(c.nwarnings == 1 && strstr(c.warnings[0], path) &&
+	               strstr(c.warnings[0], "config") &&
+	               !strstr(c.warnings[0], SECRET),
+	       "  others can read it: a warning: %s", c.warnings[0]);
+	ps_conf_free(&c);
+	chmod(path, 0640);
+	tap_int(ps_conf_load(&c, path, &e), 0, "the same config, mode 640");
+	tap_int(c.nwarnings, 0, "  no warning");
+	ps_conf_free(&c);
+	write_file(path, "batch_size = 10\n");
+	chmod(path, 0644);
+	tap_int(ps_conf_load(&c, path, &e), 0, "a config without a key");
+	tap_int(c.nwarnings, 0, "  no warning at mode 644");
+	ps_conf_free(&c);
+	setenv("FMP_API_KEY", "from-env", 1);
+	write_file(path, "fmp_api_key = " SECRET "\n");
+	tap_int(ps_conf_load(&c, path, &e), 0, "env key, config key too");
+	tap_int(c.nwarnings, 1, "  the config's key is still exposed: warned");
+	ps_conf_free(&c);
+	clear_env();
+	write_file(path, "fmp_api_key = two words\n");
+	tap_int(ps_conf_load(&c, path, &e), -1, "a key of two words refused");
+	tap_ok(strstr(e.msg, "fmp_api_key") && !strstr(e.msg, "words"),
+	       "  naming the key, not its value: %s", e.msg);
+}
+
 /* The shipped sample: every "#key = value" line, uncommented, must load and
  * give the defaults (db_path shows the distribution's /var). */
 static void
@@ -523,6 +671,8 @@ main(void)
 	test_bad_ints();
 	test_env();
 	test_key_file();
+	test_key_file_clean();
+	test_key_private();
 	test_check_key();
 	test_sample();
 	tap_rmrf(dir);
