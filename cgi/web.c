@@ -2,15 +2,18 @@
  * web: the accept loop and the request helpers shared by `sync` and
  * `sync-status` (see web.h).
  *
- * FastCGI mode: a pool of worker threads, each with its own FCGX_Request,
- * takes turns in FCGX_Accept_r under a mutex (as libfcgi's
- * examples/threaded.c does), so one long sync never blocks the answer to
- * another request. The thread holding the mutex first polls the listening
- * socket together with a wake-up pipe: that is how SIGTERM reaches a
- * thread blocked waiting for a connection without interrupting any thread
- * in the middle of a request. Signals are blocked in every thread and
- * taken by the main thread with sigwait, so no handler runs at an awkward
- * moment and there is no global flag.
+ * FastCGI mode: a pool of worker threads, each with its own FCGX_Request.
+ * A worker takes a connection under a mutex (conn_accept: poll on the
+ * listening socket and the wake-up pipe, then a non-blocking accept), and
+ * only then, outside the mutex, waits for that peer's request head, with
+ * a deadline (conn_wait_head) before libfcgi reads it. So a peer that
+ * connects and says nothing holds one worker for CONN_READ_TIMEOUT_MS at
+ * most and never the others, and one long sync never blocks the answer
+ * to another request. The wake-up pipe, written once at SIGTERM, ends
+ * every wait for a connection or a head at once, without interrupting
+ * any request in hand. Signals are blocked in every thread and taken by
+ * the main thread with sigwait, so no handler runs at an awkward moment
+ * and there is no global flag.
  *
  * Plain CGI mode: one request from the environment, written to stdout.
  */
@@ -18,6 +21,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -27,6 +31,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "conn.h"
 #include "http.h"
 #include "web.h"
 
@@ -294,13 +299,14 @@ web_core_free(struct web_core *c)
 /* ---- serving one request ---- */
 
 static void
-serve(const struct web_app *app, void *fcgi)
+serve(const struct web_app *app, void *fcgi, int fd)
 {
 	struct web_req r = {0};
 	struct ps_err err = {0};
 
 	r.prog = app->name;
 	r.fcgi = fcgi;
+	r.fd = fd;
 	if (http_path_parse(&r.path, web_param(&r, "REQUEST_URI"),
 	                    web_param(&r, "SCRIPT_NAME"),
 	                    web_param(&r, "PATH_INFO"), &err) < 0)
@@ -323,7 +329,7 @@ run_cgi(const struct web_app *app)
 		        app->name);
 		return 2;
 	}
-	serve(app, NULL);
+	serve(app, NULL, 1);
 	return 0;
 }
 
@@ -332,28 +338,77 @@ run_cgi(const struct web_app *app)
 struct pool {
 	const struct web_app *app;
 	pthread_mutex_t accept_mu;
-	int wake[2]; /* written once at shutdown, never read: stays ready */
+	int wake[2];         /* written once at shutdown, never read */
+	const char *allowed; /* FCGI_WEB_SERVER_ADDRS, or NULL */
 };
 
-/* 1 when a connection waits, 0 when shutting down, -1 on error. */
+/* 1 once shutdown has begun. */
 static int
-wait_conn(struct pool *p)
+stopping_pool(struct pool *p)
 {
-	struct pollfd fds[2] = {{.fd = 0, .events = POLLIN},
-	                        {.fd = p->wake[0], .events = POLLIN}};
+	struct pollfd w = {.fd = p->wake[0], .events = POLLIN};
 
-	for (;;) {
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (fds[1].revents)
-			return 0;
-		if (fds[0].revents & (POLLERR | POLLNVAL))
-			return -1;
-		if (fds[0].revents)
-			return 1;
+	return poll(&w, 1, 0) > 0;
+}
+
+/* A connection, or -2 when shutting down, or -1 when the listening
+ * socket broke. Only one thread at a time waits in accept: a connection
+ * wakes one worker, not all. */
+static int
+take_conn(struct pool *p)
+{
+	int fd;
+
+	pthread_mutex_lock(&p->accept_mu);
+	fd = conn_accept(0, p->wake[0], p->allowed);
+	pthread_mutex_unlock(&p->accept_mu);
+	return fd;
+}
+
+/* Reads the request head of connection fd into req: 1 with a request,
+ * 0 when the connection was dropped (and closed), -2 when shutting down
+ * (fd closed). */
+static int
+read_request(struct pool *p, FCGX_Request *req, int fd, unsigned char *buf)
+{
+	enum conn_wait w;
+
+	w = conn_wait_head(fd, p->wake[0], CONN_READ_TIMEOUT_MS, buf,
+	                   CONN_HEAD_MAX);
+	if (w != CONN_READY) {
+		if (w != CONN_CLOSED && w != CONN_STOP)
+			web_log(p->app->name,
+			        "dropped a connection that sent no whole "
+			        "request (%s)",
+			        conn_wait_name(w));
+		close(fd);
+		return w == CONN_STOP ? -2 : 0;
+	}
+	/* The head is queued, so FCGX_Accept_r reads it without blocking.
+	 * It takes an open connection in ipcFd (kept, as keepConnection
+	 * says, by the FCGX_Finish_r it starts with), and the listening
+	 * socket of -1 makes its retry after a bad request fail at once
+	 * instead of blocking in accept(). The fields have not moved in
+	 * libfcgi since 2.4.0. */
+	req->ipcFd = fd;
+	req->keepConnection = 1;
+	if (FCGX_Accept_r(req) < 0) {
+		/* libfcgi closed it: not a request it could read. */
+		req->ipcFd = -1;
+		web_log(p->app->name, "dropped a connection with a bad "
+		                      "FastCGI request");
+		return 0;
+	}
+	return 1;
+}
+
+/* Tells the main thread the process is done, unless it already knows. */
+static void
+fail_pool(struct pool *p, const char *what)
+{
+	if (!stopping_pool(p)) {
+		web_log(p->app->name, "%s: %s", what, strerror(errno));
+		kill(getpid(), SIGTERM);
 	}
 }
 
@@ -361,42 +416,37 @@ static void *
 worker(void *arg)
 {
 	struct pool *p = arg;
+	unsigned char *buf = malloc(CONN_HEAD_MAX);
 	FCGX_Request req;
 
-	if (FCGX_InitRequest(&req, 0, 0) != 0) {
-		web_log(p->app->name, "FCGX_InitRequest failed");
+	if (!buf || FCGX_InitRequest(&req, -1, 0) != 0) {
+		web_log(p->app->name, "cannot start a worker: out of memory");
 		kill(getpid(), SIGTERM);
+		free(buf);
 		return NULL;
 	}
 	for (;;) {
-		int rc;
+		int fd = take_conn(p), rc;
 
-		pthread_mutex_lock(&p->accept_mu);
-		rc = wait_conn(p);
-		if (rc == 1)
-			rc = FCGX_Accept_r(&req) < 0 ? -1 : 1;
-		pthread_mutex_unlock(&p->accept_mu);
-		if (rc == 0)
+		if (fd == -2)
 			break;
-		if (rc < 0) {
-			/* Shutting down, or the socket broke: either way this
-			 * process is done; tell the main thread. */
-			if (poll(&(struct pollfd){.fd = p->wake[0],
-			                          .events = POLLIN},
-			         1, 0) == 0) {
-				web_log(p->app->name, "accept failed: %s",
-				        strerror(errno));
-				kill(getpid(), SIGTERM);
-			}
+		if (fd < 0) {
+			fail_pool(p, "accept failed");
 			break;
 		}
-		serve(p->app, &req);
+		rc = read_request(p, &req, fd, buf);
+		if (rc == -2)
+			break;
+		if (rc == 0)
+			continue;
+		serve(p->app, &req, fd);
 		FCGX_Finish_r(&req);
 		/* One request per connection: a connection the server would
 		 * keep open would otherwise tie this worker to it. */
 		FCGX_Free(&req, 1);
 	}
 	FCGX_Free(&req, 1);
+	free(buf);
 	return NULL;
 }
 
@@ -412,10 +462,19 @@ run_fcgi(const struct web_app *app)
 		n = 1;
 	if (n > 64)
 		n = 64;
-	if (FCGX_Init() != 0 || pipe(p.wake) < 0) {
+	if (FCGX_Init() != 0 || pipe2(p.wake, O_CLOEXEC) < 0) {
 		web_log(app->name, "cannot start: %s", strerror(errno));
 		return 1;
 	}
+	/* Accepting without blocking: poll said a connection waits, but it
+	 * may be gone by the time accept() runs. */
+	if (fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK) < 0) {
+		web_log(app->name, "cannot use the listening socket: %s",
+		        strerror(errno));
+		status = 1;
+		goto wake_close;
+	}
+	p.allowed = getenv("FCGI_WEB_SERVER_ADDRS");
 	pthread_mutex_init(&p.accept_mu, NULL);
 	/* Blocked in every thread (they inherit the mask), taken below. */
 	sigemptyset(&set);
@@ -430,7 +489,7 @@ run_fcgi(const struct web_app *app)
 	if (i == 0) {
 		web_log(app->name, "cannot start a thread");
 		status = 1;
-		goto wake_close;
+		goto mutex_destroy;
 	}
 	n = i;
 	web_log(app->name, "ready (FastCGI, %d threads)", n);
@@ -443,10 +502,11 @@ run_fcgi(const struct web_app *app)
 		web_log(app->name, "wake-up pipe: %s", strerror(errno));
 	for (i = 0; i < n; i++)
 		pthread_join(tids[i], NULL);
+mutex_destroy:
+	pthread_mutex_destroy(&p.accept_mu);
 wake_close:
 	close(p.wake[0]);
 	close(p.wake[1]);
-	pthread_mutex_destroy(&p.accept_mu);
 	return status;
 }
 

@@ -28,6 +28,7 @@
 struct web_req {
 	const char *prog; /* the program's name, for logs */
 	void *fcgi;       /* FCGX_Request *, or NULL in plain CGI */
+	int fd;           /* where the answer goes: the connection, or 1 */
 	int gone;         /* a write failed: the client left; drop output */
 	int started;      /* the headers were sent */
 	struct http_path path; /* REQUEST_URI's path, in decoded segments */
