@@ -15,6 +15,8 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include <curl/curl.h>
+
 #include "conf.h"
 
 #ifndef SYSCONFDIR
@@ -66,7 +68,7 @@ static const struct key keys[] = {
         {"retries", K_INT, 0, 10, offsetof(struct ps_conf, retries), NULL},
         {"min_interval_s", K_INT, 0, 86400,
          offsetof(struct ps_conf, min_interval_s), NULL},
-        {"fx_pair", K_FX, 0, 0, 0, "six letters, like USDGBP"},
+        {"fx_pair", K_FX, 0, 0, 0, "USDGBP or GBPUSD"},
         {"daily_request_limit", K_LONG, 0, 10000000,
          offsetof(struct ps_conf, daily_request_limit), NULL},
         {"fmp_batch", K_BATCH, 0, 0, 0, "auto, batch or single"},
@@ -123,27 +125,93 @@ parse_long(const char *s, long min, long max, long *out)
 	return 0;
 }
 
+/* 1 when part is present in u (a user name, a query...). */
+static int
+has_part(CURLU *u, CURLUPart part)
+{
+	char *p = NULL;
+	int found = curl_url_get(u, part, &p, 0) == CURLUE_OK;
+
+	curl_free(p);
+	return found;
+}
+
+/* Lower-cases the host and drops the scheme's own port, so that every
+ * spelling of FMP's root compares equal to the default (the key check of
+ * SPEC §2 depends on it). */
+static int
+url_canon_host(CURLU *u, const char *scheme)
+{
+	char *host = NULL, *port = NULL, *p;
+	int rc = -1;
+
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+		return -1;
+	for (p = host; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	if (host[0] == '\0' ||
+	    curl_url_set(u, CURLUPART_HOST, host, 0) != CURLUE_OK)
+		goto free_host;
+	if (curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
+	    strcmp(port, strcmp(scheme, "https") == 0 ? "443" : "80") == 0 &&
+	    curl_url_set(u, CURLUPART_PORT, NULL, 0) != CURLUE_OK)
+		goto free_host;
+	rc = 0;
+free_host:
+	curl_free(port);
+	curl_free(host);
+	return rc;
+}
+
+/* The canonical form of a base URL, malloc'd, or NULL when val is not an
+ * http(s) URL with a host and nothing after the path (*nomem tells why). */
+static char *
+url_canon(const char *val, int *nomem)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *url = NULL, *out = NULL;
+	size_t n;
+
+	*nomem = u == NULL;
+	if (u == NULL)
+		return NULL;
+	if (curl_url_set(u, CURLUPART_URL, val, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
+		goto free_url;
+	/* The URL module appends "/stable/...?symbol=...&apikey=...". */
+	if (has_part(u, CURLUPART_USER) || has_part(u, CURLUPART_QUERY) ||
+	    has_part(u, CURLUPART_FRAGMENT) || url_canon_host(u, scheme) < 0 ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK)
+		goto free_url;
+	n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	out = strndup(url, n);
+	*nomem = out == NULL;
+free_url:
+	curl_free(url);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return out;
+}
+
 static enum set_rc
 set_url(struct ps_conf *c, const char *val)
 {
-	size_t n = strlen(val), scheme;
-	enum set_rc rc;
+	int nomem;
+	char *url;
 
-	if (strncasecmp(val, "https://", 8) == 0)
-		scheme = 8;
-	else if (strncasecmp(val, "http://", 7) == 0)
-		scheme = 7;
-	else
+	/* curl reads "http:/x" and "http:x" as URLs; users mean a typo. */
+	if (strncasecmp(val, "https://", 8) != 0 &&
+	    strncasecmp(val, "http://", 7) != 0)
 		return SET_BAD;
-	/* The URL module appends "/stable/..." itself. */
-	while (n > scheme && val[n - 1] == '/')
-		n--;
-	if (n == scheme)
-		return SET_BAD;
-	rc = set_str(&c->fmp_base_url, val);
-	if (rc == SET_OK)
-		c->fmp_base_url[n] = '\0';
-	return rc;
+	url = url_canon(val, &nomem);
+	if (url == NULL)
+		return nomem ? SET_NOMEM : SET_BAD;
+	free(c->fmp_base_url);
+	c->fmp_base_url = url;
+	return SET_OK;
 }
 
 /* A relative key file is taken relative to the config file's directory:
@@ -221,10 +289,10 @@ set_value(struct ps_conf *c, const struct key *k, const char *val)
 			return SET_BAD;
 		return SET_OK;
 	case K_FX:
-		for (i = 0; i < 6; i++)
-			if (!isalpha((unsigned char)val[i]))
-				return SET_BAD;
-		if (val[6] != '\0')
+		/* Prices are valued USD x rate: any other pair would value
+		 * them with a rate that means something else (§2). */
+		if (strcasecmp(val, "USDGBP") != 0 &&
+		    strcasecmp(val, "GBPUSD") != 0)
 			return SET_BAD;
 		for (i = 0; i < 6; i++)
 			c->fx_pair[i] = (char)toupper((unsigned char)val[i]);

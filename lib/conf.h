@@ -33,7 +33,7 @@ struct ps_conf {
 	int timeout_s;            /* 1..3600 */
 	int retries;              /* 0..10 */
 	int min_interval_s;       /* 0..86400 */
-	char fx_pair[8];          /* six letters, "USDGBP" */
+	char fx_pair[8];          /* "USDGBP", or "GBPUSD" (inverted) */
 	long daily_request_limit; /* 0 = none */
 	enum ps_batch fmp_batch;
 	long map_size_mb; /* 1..1048576 */

@@ -130,7 +130,7 @@ test_full_file(void)
 	        "timeout_s = 3600\n"
 	        "retries = 0\n"
 	        "min_interval_s = 86400\n"
-	        "fx_pair = eurgbp\n"
+	        "fx_pair = gbpusd\n"
 	        "daily_request_limit = 10000000\n"
 	        "fmp_batch = single\n"
 	        "map_size_mb = 1048576\n"
@@ -153,7 +153,7 @@ test_full_file(void)
 	tap_int(c.timeout_s, 3600, "timeout_s max");
 	tap_int(c.retries, 0, "retries min");
 	tap_int(c.min_interval_s, 86400, "min_interval_s max");
-	tap_str(c.fx_pair, "EURGBP", "fx_pair upper-cased");
+	tap_str(c.fx_pair, "GBPUSD", "fx_pair GBPUSD, upper-cased");
 	tap_int(c.daily_request_limit, 10000000, "daily_request_limit max");
 	tap_int(c.fmp_batch, PS_BATCH_SINGLE, "fmp_batch single");
 	tap_int(c.map_size_mb, 1048576, "map_size_mb max");
@@ -183,6 +183,46 @@ test_full_file(void)
 	ps_conf_free(&c);
 }
 
+/* Issue 9, defect 10: every spelling of FMP's root is the default (so a
+ * sync without a key is refused), and other URLs are kept canonical. */
+static void
+test_url_spellings(void)
+{
+	static const struct {
+		const char *in, *out;
+		int is_default;
+	} cases[] = {
+	        {"https://FinancialModelingPrep.com:443",
+	         "https://financialmodelingprep.com", 1},
+	        {"HTTPS://financialmodelingprep.COM:443/",
+	         "https://financialmodelingprep.com", 1},
+	        {"https://financialmodelingprep.com:8443",
+	         "https://financialmodelingprep.com:8443", 0},
+	        {"http://financialmodelingprep.com",
+	         "http://financialmodelingprep.com", 0},
+	        {"http://Example.ORG:80/Fake/", "http://example.org/Fake", 0},
+	        {"http://[::1]:8080//", "http://[::1]:8080", 0},
+	};
+	struct ps_conf c;
+	struct ps_err e;
+	char text[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(text, sizeof(text), "fmp_base_url = %s\n",
+		         cases[i].in);
+		if (!tap_int(load(text, &c, &e), 0, cases[i].in)) {
+			tap_diag("%s", e.msg);
+			continue;
+		}
+		tap_str(c.fmp_base_url, cases[i].out, "  canonical form");
+		tap_int(c.base_url_is_default, cases[i].is_default,
+		        cases[i].is_default ? "  is the default"
+		                            : "  is not the default");
+		ps_conf_free(&c);
+	}
+}
+
 static void
 test_bad_lines(void)
 {
@@ -210,11 +250,29 @@ test_bad_lines(void)
 	        {"fmp_batch = multi\n", ":1: bad value for fmp_batch: 'multi' "
 	                                "(expected auto, batch or single)"},
 	        {"fx_pair = USDGB\n", ":1: bad value for fx_pair: 'USDGB' "
-	                              "(expected six letters, like USDGBP)"},
+	                              "(expected USDGBP or GBPUSD)"},
 	        {"fx_pair = USDGBPX\n", ":1: bad value for fx_pair: 'USDGBPX' "
-	                                "(expected six letters, like USDGBP)"},
+	                                "(expected USDGBP or GBPUSD)"},
 	        {"fx_pair = US1GBP\n", ":1: bad value for fx_pair: 'US1GBP' "
-	                               "(expected six letters, like USDGBP)"},
+	                               "(expected USDGBP or GBPUSD)"},
+	        /* Issue 9, defect 9: any six letters valued USD prices. */
+	        {"fx_pair = EURGBP\n", ":1: bad value for fx_pair: 'EURGBP' "
+	                               "(expected USDGBP or GBPUSD)"},
+	        {"fx_pair = GBPEUR\n", ":1: bad value for fx_pair: 'GBPEUR' "
+	                               "(expected USDGBP or GBPUSD)"},
+	        /* Issue 9, defect 10: not a URL at all. */
+	        {"fmp_base_url = http://[::1:bad\n",
+	         ":1: bad value for fmp_base_url: 'http://[::1:bad' (expected "
+	         "a URL starting with http:// or https://)"},
+	        {"fmp_base_url = http://127.0.0.1:99999\n",
+	         ":1: bad value for fmp_base_url: 'http://127.0.0.1:99999' "
+	         "(expected a URL starting with http:// or https://)"},
+	        {"fmp_base_url = http://127.0.0.1:8080/?a=1\n",
+	         ":1: bad value for fmp_base_url: 'http://127.0.0.1:8080/?a=1' "
+	         "(expected a URL starting with http:// or https://)"},
+	        {"fmp_base_url = http://u:p@127.0.0.1:8080\n",
+	         ":1: bad value for fmp_base_url: 'http://u:p@127.0.0.1:8080' "
+	         "(expected a URL starting with http:// or https://)"},
 	        {"fmp_base_url = ftp://x\n",
 	         ":1: bad value for fmp_base_url: 'ftp://x' (expected a URL "
 	         "starting with http:// or https://)"},
@@ -668,6 +726,7 @@ main(void)
 	test_default_path();
 	test_full_file();
 	test_bad_lines();
+	test_url_spellings();
 	test_bad_ints();
 	test_env();
 	test_key_file();
