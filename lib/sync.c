@@ -3,12 +3,14 @@
  *
  * The symbols are cut into batches of batch_size. Each batch becomes one
  * upstream job (batch mode) or one job per symbol (single mode), plus a
- * profile job for each symbol seen for the first time with an exchange
- * suffix (§8). A batch is finished when all its jobs are: its results go to
- * the store in one write transaction and one progress event follows. Jobs
- * are handed to fetch lazily, a few more than `concurrency` at a time, so a
- * switch from batch to single mode (a plan that refuses batch quotes) takes
- * effect for every batch not yet sent. The fx rates ride in the same pool.
+ * profile job for each suffix symbol that wants one (§8,
+ * ps_symrec_wants_profile). A batch is finished when all its jobs are: its
+ * results go to the store in one write transaction and one progress event
+ * follows. Jobs are handed to fetch lazily, a few more than `concurrency` at a
+ * time, so a switch from batch to single mode (a plan that refuses batch
+ * quotes) takes effect for every batch not yet sent. The fx rates ride in the
+ * same pool; a pair the plan refuses is asked the other way round and inverted.
+ * Every request passes the daily budget (lib/budget.h) as fetch sends it.
  *
  * Limits: results are matched to symbols in memory (the whole symbol list
  * is read at start: 10,000 symbols are ~5 MB of records).
@@ -43,6 +45,8 @@ struct job {
 	size_t sym;   /* JOB_SINGLE, JOB_PROFILE: index into run->res */
 	size_t rate;  /* JOB_RATE: index into run->rates */
 	int first_round;
+	int inverse; /* JOB_FX, JOB_RATE: asks for GBPCCY, to be inverted */
+	int flipped; /* ... and is the second try, the other way round */
 };
 
 struct batch {
@@ -53,7 +57,8 @@ struct batch {
 
 struct rate {
 	char ccy[PS_CCY_MAX];
-	double value; /* NaN until fetched */
+	double value;      /* NaN until fetched */
+	const char *basis; /* static: "bid", "price" or "inverse" */
 	int queued;
 };
 
@@ -170,7 +175,10 @@ queue(struct run *r, const char *url, struct job *j, struct ps_err *err)
 
 	if (url == NULL)
 		return ps_err_set(err, PS_ENOMEM, "out of memory");
-	if (r->first_round_marked < r->first_round) {
+	/* The first round of §4 is quote requests: an fx, rate or profile
+	 * request that cannot connect says nothing about the quotes. */
+	if ((j->kind == JOB_BATCH || j->kind == JOB_SINGLE) &&
+	    r->first_round_marked < r->first_round) {
 		j->first_round = 1;
 		r->first_round_marked++;
 	}
@@ -221,17 +229,35 @@ queue_job(struct run *r, enum job_kind kind, size_t batch, size_t sym,
 		url = ps_fmp_url_profile(r->c, r->res[sym].symbol);
 		break;
 	case JOB_FX:
-		url = ps_fmp_url_fx(r->c, r->c->fx_pair);
-		break;
-	case JOB_RATE: {
-		char pair[8];
+	case JOB_RATE:
+		break; /* queue_pair */
+	}
+	rc = queue(r, url, j, err);
+	free(url);
+	return rc;
+}
 
-		j->rate = sym;
-		snprintf(pair, sizeof(pair), "%.3sGBP", r->rates[sym].ccy);
-		url = ps_fmp_url_fx(r->c, pair);
-		break;
-	}
-	}
+/* Queues the request for the CCYGBP rate (JOB_FX: USD, JOB_RATE: the
+ * rate slot's currency), or with inverse for GBPCCY (§8: fx_pair GBPUSD,
+ * or a plan that refuses the pair). */
+static int
+queue_pair(struct run *r, enum job_kind kind, size_t rate, int inverse,
+           int flipped, struct ps_err *err)
+{
+	struct job *j = calloc(1, sizeof(*j));
+	const char *ccy = kind == JOB_FX ? "USD" : r->rates[rate].ccy;
+	char pair[8];
+	char *url;
+	int rc;
+
+	if (j == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	j->kind = kind;
+	j->rate = rate;
+	j->inverse = inverse;
+	j->flipped = flipped;
+	snprintf(pair, sizeof(pair), inverse ? "GBP%.3s" : "%.3sGBP", ccy);
+	url = ps_fmp_url_fx(r->c, pair);
 	rc = queue(r, url, j, err);
 	free(url);
 	return rc;
@@ -260,7 +286,7 @@ queue_rate(struct run *r, const char *ccy, struct ps_err *err)
 	if (i < 0 || r->rates[i].queued)
 		return 0;
 	r->rates[i].queued = 1;
-	return queue_job(r, JOB_RATE, 0, (size_t)i, err);
+	return queue_pair(r, JOB_RATE, (size_t)i, 0, 0, err);
 }
 
 static int
@@ -480,32 +506,72 @@ on_profile(struct run *r, struct job *j, const struct ps_fetch_res *res,
 	return 0;
 }
 
-static void
-on_fx(struct run *r, const struct ps_fetch_res *res)
+/* The CCYGBP rate in an fx answer to j, inverted when j asked for
+ * GBPCCY. -1 with err when there is none. */
+static int
+pair_rate(struct run *r, struct job *j, const struct ps_fetch_res *res,
+          double *rate, const char **basis, struct ps_err *err)
 {
-	struct ps_err err;
-
-	if (res->verdict != PS_FMP_OK) {
-		set_str(r->fx_error, sizeof(r->fx_error), res->error);
-		return;
-	}
-	if (ps_fmp_parse_fx(res->body, res->len, r->c->fmp_api, &r->fx_rate,
-	                    &r->fx_basis, &err) < 0) {
-		r->fx_rate = NAN;
-		set_str(r->fx_error, sizeof(r->fx_error), err.msg);
-	}
-}
-
-static void
-on_rate(struct run *r, struct job *j, const struct ps_fetch_res *res)
-{
-	const char *basis;
 	double v;
 
-	if (res->verdict == PS_FMP_OK &&
-	    ps_fmp_parse_fx(res->body, res->len, r->c->fmp_api, &v, &basis,
-	                    NULL) == 0)
-		r->rates[j->rate].value = v;
+	if (res->verdict != PS_FMP_OK)
+		return ps_err_set(err, PS_EUPSTREAM, "%s", res->error);
+	if (ps_fmp_parse_fx(res->body, res->len, r->c->fmp_api, &v, basis,
+	                    err) < 0)
+		return -1;
+	if (j->inverse) {
+		v = 1.0 / v;
+		*basis = "inverse";
+		if (!isfinite(v) || v <= 0)
+			return ps_err_set(err, PS_EUPSTREAM,
+			                  "no usable fx rate in FMP's answer "
+			                  "(its inverse is not a number)");
+	}
+	*rate = v;
+	return 0;
+}
+
+/* A plan that refuses a pair may have its inverse (§8: free plans cover
+ * GBPUSD but maybe not USDGBP): ask for it, once. 1 when queued. */
+static int
+try_inverse(struct run *r, struct job *j, const struct ps_fetch_res *res,
+            struct ps_err *err)
+{
+	if (res->verdict != PS_FMP_SYMBOL_PLAN || j->flipped)
+		return 0;
+	if (queue_pair(r, j->kind, j->rate, !j->inverse, 1, err) < 0)
+		return -1;
+	return 1;
+}
+
+static int
+on_fx(struct run *r, struct job *j, const struct ps_fetch_res *res,
+      struct ps_err *err)
+{
+	struct ps_err why;
+	int rc = try_inverse(r, j, res, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (pair_rate(r, j, res, &r->fx_rate, &r->fx_basis, &why) < 0) {
+		r->fx_rate = NAN;
+		set_str(r->fx_error, sizeof(r->fx_error), why.msg);
+	}
+	return 0;
+}
+
+static int
+on_rate(struct run *r, struct job *j, const struct ps_fetch_res *res,
+        struct ps_err *err)
+{
+	struct rate *rt = &r->rates[j->rate];
+	int rc = try_inverse(r, j, res, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	if (pair_rate(r, j, res, &rt->value, &rt->basis, NULL) < 0)
+		rt->value = NAN;
+	return 0;
 }
 
 /* upstream_unavailable (§4): every request of the first round failed to
@@ -550,10 +616,10 @@ on_done(const struct ps_fetch_res *res, void *arg)
 		rc = on_profile(r, j, res, &err);
 		break;
 	case JOB_FX:
-		on_fx(r, res);
+		rc = on_fx(r, j, res, &err);
 		break;
 	case JOB_RATE:
-		on_rate(r, j, res);
+		rc = on_rate(r, j, res, &err);
 		break;
 	}
 	if (rc < 0) {
@@ -787,8 +853,7 @@ store_outcome(struct run *r, int64_t now, long duration_ms,
 	keys[n] = "last_result", vals[n++] = json_result(r, duration_ms);
 	if (!isnan(r->fx_rate)) {
 		keys[n] = "fx";
-		vals[n++] =
-		        json_fx(r->c->fx_pair, r->fx_rate, r->fx_basis, now);
+		vals[n++] = json_fx("USDGBP", r->fx_rate, r->fx_basis, now);
 	}
 	for (i = 0; i < r->nrates; i++) {
 		char pair[8];
@@ -799,7 +864,8 @@ store_outcome(struct run *r, int64_t now, long duration_ms,
 		snprintf(rkey[i], sizeof(rkey[i]), "fx_rate_%s",
 		         r->rates[i].ccy);
 		keys[n] = rkey[i];
-		vals[n++] = json_fx(pair, r->rates[i].value, NULL, now);
+		vals[n++] = json_fx(pair, r->rates[i].value, r->rates[i].basis,
+		                    now);
 	}
 	if (r->updated > 0 || r->n == 0) {
 		*last_synced = now;
@@ -897,10 +963,13 @@ start(struct run *r, int64_t now, struct ps_err *err)
 	emit(r, &ev);
 	if (r->n == 0)
 		return 0;
+	/* The first `concurrency` quote requests (§4): batches, or in single
+	 * mode single quotes. */
 	r->first_round = (size_t)r->c->concurrency;
-	if (r->first_round > r->nbatches + 1)
-		r->first_round = r->nbatches + 1;
-	if (queue_job(r, JOB_FX, 0, 0, err) < 0)
+	if (r->first_round > (r->single ? r->n : r->nbatches))
+		r->first_round = r->single ? r->n : r->nbatches;
+	if (queue_pair(r, JOB_FX, 0, strcmp(r->c->fx_pair, "GBPUSD") == 0, 0,
+	               err) < 0)
 		return -1;
 	for (i = 0; i < r->nrates; i++)
 		if (queue_rate(r, r->rates[i].ccy, err) < 0)

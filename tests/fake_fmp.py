@@ -64,10 +64,16 @@ Control keys (POST /_control):
     key          the accepted apikey; null/"" = accept any (default --key)
     old_key_error  bool: a bad key answers 200 with the 2020-21 body
     quote_time   Unix seconds in every quote's `timestamp` (1762549202)
-    fx_rate      the USDGBP rate (default 0.7891): stable price, v3 bid
+    fx_rate      the USDGBP rate (default 0.7891): stable price, v3 bid;
+                 GBPUSD is its inverse
     rates        {PAIR: rate} for other pairs, e.g. {"EURGBP": 0.85}
-                 (pairs of known currencies not listed get a rate from a
-                 hash, so CCYGBP lookups work without set-up)
+                 (the inverse pair, GBPEUR, gets 1 / rate; pairs of known
+                 currencies not listed get a rate from a hash, so CCYGBP
+                 lookups work without set-up)
+    refuse_pairs [PAIR]: an fx request (v3 fx, or a stable quote of the
+                 pair) for one of them answers 402 Premium Query
+                 Parameter/Special Endpoint, as a plan without that pair
+                 does (free plans: GBPUSD, maybe not USDGBP)
     prices       {SYMBOL: price}: override the hashed price
     drop         [SYMBOL]: left out of every answer (quotes, fx, profiles)
     no_price     [SYMBOL]: their `price` is null
@@ -194,6 +200,7 @@ def default_state(args):
         "legacy": False,
         "plan": args.plan,
         "free_sample": list(DEFAULT_FREE_SAMPLE),
+        "refuse_pairs": [],
         "text_402": False,
         "fail": [],
         "listed": {},
@@ -266,8 +273,12 @@ class Fake:
     def rate(self, pair, st):
         if pair == "USDGBP":
             return float(st["fx_rate"])
+        if pair == "GBPUSD":
+            return 1.0 / float(st["fx_rate"])
         if pair in st["rates"]:
             return float(st["rates"][pair])
+        if pair[3:] + pair[:3] in st["rates"]:
+            return 1.0 / float(st["rates"][pair[3:] + pair[:3]])
         if pair[:3] == pair[3:]:
             return 1.0
         return round(0.2 + (h(pair) % 18000) / 10000.0, 5)
@@ -692,6 +703,9 @@ class Handler(BaseHTTPRequestHandler):
                     and syms[0] not in (st.get("free_sample") or []))):
             if st.get("text_402"):
                 return self.send_body(402, TEXT_SPECIAL, "text/plain")
+            return self.send_body(402, BODY_SPECIAL)
+        if cat == "fx" and any(p in (st.get("refuse_pairs") or [])
+                               for p in syms):
             return self.send_body(402, BODY_SPECIAL)
 
         delay = float(st.get("delay") or 0)

@@ -1,16 +1,54 @@
 /*
- * t-pipeline: parts of the pipeline (lib/sync.c) that need no upstream. The
- * refusals after the lock is taken (here the up-front daily_request_limit
- * estimate) reach no network, so the base URL points at a closed port.
+ * t-pipeline: parts of the pipeline (lib/sync.c) that the end-to-end tests
+ * cannot reach. The refusals after the lock is taken (here the up-front
+ * daily_request_limit estimate) need no network. A connect failure of one
+ * request only (the fx one) needs this program's own connect(), which
+ * libcurl calls instead of libc's: it refuses the next `refuse_connects`
+ * TCP connects, then passes them to libc; the fake FMP answers the rest.
  */
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include <curl/curl.h>
 
 #include "conf.h"
 #include "store.h"
 #include "sync.h"
 #include "tap.h"
+
+static int refuse_connects;
+static pid_t fake_pid = -1;
+
+int
+connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	static int (*real)(int, const struct sockaddr *, socklen_t);
+
+	if (real == NULL)
+		*(void **)&real = dlsym(RTLD_NEXT, "connect");
+	if (refuse_connects > 0 &&
+	    (sa->sa_family == AF_INET || sa->sa_family == AF_INET6)) {
+		refuse_connects--;
+		errno = ECONNREFUSED;
+		return -1;
+	}
+	if (real == NULL) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real(fd, sa, len);
+}
 
 #define DEAD "{\"type\":\"progress\",\"batch\":7,\"batches\":9}"
 
@@ -66,6 +104,115 @@ test_dead_progress(struct ps_store *s)
 	ps_conf_free(&c);
 }
 
+static void
+stop_fake(void)
+{
+	if (fake_pid > 0) {
+		kill(fake_pid, SIGTERM);
+		waitpid(fake_pid, NULL, 0);
+		fake_pid = -1;
+	}
+}
+
+/* Starts tests/fake_fmp.py; its port, or -1. Polls its ready file. */
+static int
+start_fake(const char *dir)
+{
+	const char *top = getenv("top_srcdir");
+	char script[4096], ready[4096];
+	struct timespec nap = {0, 20000000};
+	int i, port = -1;
+
+	snprintf(script, sizeof(script), "%s/tests/fake_fmp.py",
+	         top != NULL && *top != '\0' ? top : "..");
+	snprintf(ready, sizeof(ready), "%s/ready", dir);
+	fflush(NULL);
+	fake_pid = fork();
+	if (fake_pid < 0)
+		return -1;
+	if (fake_pid == 0) {
+#ifdef __linux__
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+#endif
+		execlp("python3", "python3", script, "--ready-file", ready,
+		       (char *)NULL);
+		_exit(127);
+	}
+	atexit(stop_fake);
+	for (i = 0; i < 750 && port < 0; i++, nanosleep(&nap, NULL)) {
+		FILE *fp = fopen(ready, "r");
+
+		if (waitpid(fake_pid, NULL, WNOHANG) == fake_pid) {
+			fake_pid = -1;
+			return -1;
+		}
+		if (fp == NULL)
+			continue;
+		if (fscanf(fp, "%d", &port) != 1)
+			port = -1;
+		fclose(fp);
+	}
+	return port;
+}
+
+struct outcome {
+	int complete, updated;
+	char fx_error[300];
+};
+
+static void
+on_end(const struct ps_event *ev, void *arg)
+{
+	struct outcome *o = arg;
+
+	if (ev->type != PS_EV_COMPLETE)
+		return;
+	o->complete = 1;
+	o->updated = (int)ev->updated;
+	snprintf(o->fx_error, sizeof(o->fx_error), "%s",
+	         ev->fx_error != NULL ? ev->fx_error : "");
+}
+
+/* Issue 9, defect 10: with concurrency = 1 the fx request alone made the
+ * "first round", so an fx request that could not connect stopped the
+ * sync. The first round of SPEC §4 is quote requests. */
+static void
+test_fx_connect_fails(struct ps_store *s, const char *dir)
+{
+	struct ps_symrec r;
+	struct ps_conf c;
+	struct ps_err err;
+	struct outcome o = {0};
+	char url[64];
+	int port = start_fake(dir);
+
+	if (!tap_ok(port > 0, "fake FMP started"))
+		return;
+	ps_symrec_init(&r, "MSFT");
+	ps_store_sym_add(s, &r, 1, &err);
+	ps_conf_defaults(&c, &err);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
+	free(c.fmp_base_url);
+	c.fmp_base_url = strdup(url);
+	c.base_url_is_default = 0;
+	c.concurrency = 1;
+	c.retries = 0;
+	refuse_connects = 1; /* the first request sent is the fx one */
+	tap_int(ps_sync_run(&c, s, PS_SYNC_CLI, on_end, &o, &err), 0,
+	        "concurrency 1, the fx request cannot connect: complete");
+	tap_ok(o.complete && o.updated == 2, "both symbols updated (%d): %s",
+	       o.updated, o.complete ? "" : err.msg);
+	tap_ok(strstr(o.fx_error, "cannot connect") != NULL,
+	       "fx_error says why (%s)", o.fx_error);
+	refuse_connects = 1000;
+	tap_int(ps_sync_run(&c, s, PS_SYNC_CLI, on_end, &o, &err), -1,
+	        "nothing can connect: the sync stops");
+	tap_int(err.code, PS_EUPSTREAM_UNAVAILABLE, "... upstream_unavailable");
+	refuse_connects = 0;
+	ps_conf_free(&c);
+	stop_fake();
+}
+
 int
 main(void)
 {
@@ -77,6 +224,9 @@ main(void)
 	            "store opened"))
 		return tap_done();
 	test_dead_progress(s);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	test_fx_connect_fails(s, dir);
+	curl_global_cleanup();
 	ps_store_close(&s);
 	tap_rmrf(dir);
 	free(dir);

@@ -224,10 +224,80 @@ def t_profile_remembered():
         w.close()
 
 
+def fx_paths(f):
+    return [(e["path"], e["symbols"], e["status"]) for e in f.stats()["log"]
+            if e["path"] in ("/stable/quote", "/api/v3/fx")
+            and any(len(x) == 6 and x.isalpha() for x in e["symbols"])]
+
+
+def t_fx_pairs():
+    """fx_pair GBPUSD is stored inverted; a pair the plan refuses is fetched
+    the other way round and inverted, for CCYGBP rates too (issue 9,
+    defect 9)"""
+    with T.Fake(key=KEY) as f:
+        w = case(f, ["AAPL"], fx_pair="GBPUSD")
+        f.reset()
+        rc, ev, err = w.sync()
+        t = T.terminal(ev)
+        T.ok(rc == 0 and T.approx(t.get("fx_rate"), 0.7891),
+             "fx_pair GBPUSD: fx_rate is USD->GBP, 1 / GBPUSD (%r)"
+             % t.get("fx_rate"))
+        T.eq([p[1] for p in fx_paths(f)], [["GBPUSD"]], "GBPUSD was fetched")
+        fx = w.json("status")[1]["fx"]
+        T.eq((fx["pair"], fx["basis"]), ("USDGBP", "inverse"),
+             "stored as USDGBP, basis inverse")
+        a = T.by_symbol(w.json("list", "--json")[1])["AAPL"]
+        T.ok(T.approx(a["price_gbp"], a["price"] * 0.7891),
+             "USD valued price x 0.7891, not x 1.267 (%r)" % a["price_gbp"])
+        w.write_conf(fx_pair="EURGBP", batch_size=50, concurrency=4)
+        rc, ev, err = w.sync()
+        T.ok(rc == 1 and T.terminal(ev).get("code") == "config"
+             and "USDGBP or GBPUSD" in T.terminal(ev).get("message", ""),
+             "fx_pair EURGBP is a config error: %s"
+             % T.terminal(ev).get("message"))
+        w.close()
+    for api in ("stable", "v3"):
+        with T.Fake(key=KEY) as f:
+            f.control({"refuse_pairs": ["USDGBP", "EURGBP"],
+                       "rates": {"EURGBP": 0.85},
+                       "profiles": {"SAP.DE": "EUR"}})
+            w = case(f, ["AAPL", "SAP.DE"], fmp_api=api)
+            f.reset()
+            rc, ev, err = w.sync()
+            t = T.terminal(ev)
+            T.ok(rc == 0 and T.approx(t.get("fx_rate"), 0.7891)
+                 and t.get("fx_error") is None,
+                 "%s: USDGBP refused: GBPUSD fetched and inverted (%r %r)"
+                 % (api, t.get("fx_rate"), t.get("fx_error")))
+            got = [(p[1][0], p[2]) for p in fx_paths(f)]
+            T.ok(("USDGBP", 402) in got and ("GBPUSD", 200) in got
+                 and ("EURGBP", 402) in got and ("GBPEUR", 200) in got,
+                 "%s: each refused pair, then its inverse: %s" % (api, got))
+            fx = w.json("status")[1]["fx"]
+            T.eq((fx["pair"], fx["basis"]), ("USDGBP", "inverse"),
+                 "%s: basis inverse" % api)
+            rows = T.by_symbol(w.json("list", "--json")[1])
+            s = rows["SAP.DE"]
+            T.ok(T.approx(s["price_gbp"], s["price"] * 0.85),
+                 "%s: EUR valued with 1 / GBPEUR (%r)" % (api, s["price_gbp"]))
+            w.close()
+    with T.Fake(key=KEY) as f:
+        f.control({"refuse_pairs": ["USDGBP", "GBPUSD"]})
+        w = case(f, ["AAPL"])
+        rc, ev, err = w.sync()
+        t = T.terminal(ev)
+        T.ok(rc == 0 and t.get("fx_rate") is None and
+             "Special Endpoint" in (t.get("fx_error") or ""),
+             "both ways refused: fx_rate null, fx_error says why (%r)"
+             % t.get("fx_error"))
+        T.eq(len(fx_paths(f)), 2, "one try each way, no loop")
+        w.close()
+
+
 def main():
     T.need_cli()
     for fn in (t_starter_auto, t_free, t_batch_forced, t_currencies, t_daily_limit,
-               t_limit_every_request, t_profile_remembered):
+               t_limit_every_request, t_profile_remembered, t_fx_pairs):
         T.scenario(fn)
     return T.done()
 
