@@ -360,6 +360,11 @@ test_quotes_edge(void)
 	tap_int(ps_fmp_parse_quotes(s, strlen(s), r, 2, &err), -1,
 	        "object body -> -1");
 	tap_int(ps_fmp_parse_quotes("", 0, r, 2, &err), -1, "empty -> -1");
+	/* Issue 9, defect 10: zero symbols passed NULL to qsort (UB that
+	 * the sanitizer build turns into an abort). */
+	s = "[{\"symbol\":\"AAPL\",\"price\":1.5}]";
+	tap_int(ps_fmp_parse_quotes(s, strlen(s), NULL, 0, &err), 0,
+	        "zero symbols, NULL recs: 0 updated");
 
 	init_recs(r, syms, 4);
 	s = "[{\"symbol\":\"^gspc\",\"price\":\"5001.25\"},"
