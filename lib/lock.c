@@ -52,6 +52,7 @@ ps_lock_try(struct ps_lock *l, const char *dir, struct ps_err *err)
 	/* Whatever l held before is the caller's business: never trust an
 	 * uninitialised fd, so the result alone decides l->fd. */
 	l->fd = -1;
+	l->held = 0;
 	if (lock_path(path, sizeof(path), dir, err) < 0)
 		return -1;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0664);
@@ -69,17 +70,19 @@ ps_lock_try(struct ps_lock *l, const char *dir, struct ps_err *err)
 		                  path, strerror(saved));
 	}
 	l->fd = fd;
+	l->held = 1;
 	return 1;
 }
 
 void
 ps_lock_release(struct ps_lock *l)
 {
-	if (l == NULL || l->fd < 0)
+	if (l == NULL || !l->held)
 		return;
 	/* Closing the only descriptor of the description drops the lock. */
 	close(l->fd);
 	l->fd = -1;
+	l->held = 0;
 }
 
 int

@@ -12,12 +12,17 @@
 
 #include "err.h"
 
+/* A caller-owned value. Any zeroed or {.fd = -1} one is "never taken":
+ * only `held` says a descriptor is ours, so a zeroed lock never closes
+ * fd 0. */
 struct ps_lock {
-	int fd; /* -1 when not held */
+	int fd;   /* the lock file while held, else -1 (or 0 if zeroed) */
+	int held; /* 1 while this value holds the lock */
 };
 
-/* Takes the lock without waiting. Returns 1 when taken (l->fd holds it),
- * 0 when another holder has it, -1 on error (PS_ESTORE naming the path). */
+/* Takes the lock without waiting. Returns 1 when taken (l->fd holds it,
+ * l->held is 1), 0 when another holder has it, -1 on error (PS_ESTORE
+ * naming the path); l is then not held, whatever it held before. */
 int ps_lock_try(struct ps_lock *l, const char *dir, struct ps_err *err);
 
 /* Releases the lock; safe twice and on a lock never taken. */

@@ -4,6 +4,7 @@
  * refused; a holder killed with SIGKILL must leave the lock free; held()
  * must only look.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -56,6 +57,33 @@ test_basic(const char *dir)
 	tap_ok(1, "release twice, on a never-taken lock and on NULL is safe");
 	tap_int(ps_lock_try(&b, dir, &err), 1, "the lock can be taken again");
 	ps_lock_release(&b);
+}
+
+/* Issue 9, defect 10: lock.h promises release is safe on a lock never
+ * taken, but a zeroed one closed fd 0. */
+static void
+test_zeroed(const char *dir)
+{
+	struct ps_lock z, m;
+	struct ps_err err;
+	int fd = open("/dev/null", O_RDONLY);
+
+	/* fd 0 must be open for the test to mean anything. */
+	if (fcntl(0, F_GETFD) < 0 && fd >= 0)
+		dup2(fd, 0);
+	if (fd > 0)
+		close(fd);
+	memset(&z, 0, sizeof(z));
+	ps_lock_release(&z);
+	tap_ok(fcntl(0, F_GETFD) >= 0, "release of a zeroed lock keeps fd 0");
+	ps_lock_release(&z);
+	tap_ok(fcntl(0, F_GETFD) >= 0, "... twice");
+	memset(&m, 0, sizeof(m));
+	tap_int(ps_lock_try(&m, dir, &err), 1, "a zeroed lock can be taken");
+	tap_int(ps_lock_held(dir, &err), 1, "... and is held");
+	ps_lock_release(&m);
+	tap_int(ps_lock_held(dir, &err), 0, "... and released");
+	tap_ok(fcntl(0, F_GETFD) >= 0, "fd 0 still open after all that");
 }
 
 static void
@@ -148,6 +176,7 @@ main(void)
 	if (!tap_ok(dir != NULL, "temporary directory"))
 		return tap_done();
 	test_basic(dir);
+	test_zeroed(dir);
 	test_threads(dir);
 	test_killed_holder(dir);
 	test_errors(dir);
