@@ -3,7 +3,8 @@
  * its NDJSON stream line by line as it arrives; polls api/sync/status (every
  * 60 s, every 2 s while a sync runs, paused while the tab is hidden) with
  * If-None-Match; shows api/prices as a table. URLs are relative to the page
- * so it works under any prefix. No framework, no build step.
+ * so it works under any prefix. No framework, no build step. The chart and
+ * the sparklines are chart.js's (PSChart.update, called when prices change).
  */
 'use strict';
 (function () {
@@ -290,6 +291,7 @@
 		if (num(s.change_percent) && s.change_percent)
 			td.classList.add(s.change_percent > 0 ? 'up' : 'down');
 		if (num(s.change)) td.title = 'Change ' + fmtPct.format(s.change) + (s.currency ? ' ' + s.currency : '');
+		cell(tr, 'spark').dataset.sym = s.symbol;	/* drawn by chart.js */
 		cell(tr, 'num', num(s.price_gbp) ? fmtGBP.format(s.price_gbp) : '—', 'GBP');
 		td = cell(tr, 'num', num(s.value_gbp) ? fmtGBP.format(s.value_gbp) : (num(s.quantity) ? '—' : ''), num(s.quantity) ? 'Holding' : '');
 		if (num(s.quantity)) td.insertBefore(el('span', 'qty', fmtInt.format(s.quantity) + ' × '), td.firstChild);
@@ -302,7 +304,7 @@
 		}
 		if (s.error) {
 			var er = el('tr', 'errrow'), c = el('td', null);
-			c.colSpan = 7;
+			c.colSpan = 8;
 			c.appendChild(el('span', 'badge bad', 'failed'));
 			c.appendChild(document.createTextNode(' ' + s.symbol + ': ' + s.error));
 			er.appendChild(c);
@@ -322,6 +324,7 @@
 		$('foot').hidden = !anyQty;
 		$('total').textContent = num(p.total_value_gbp) ? fmtGBP.format(p.total_value_gbp) : '—';
 		if (p.fx !== undefined) renderFx(p.fx);
+		if (window.PSChart) PSChart.update(body);
 	}
 
 	/* ---- wiring ---- */
