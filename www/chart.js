@@ -66,6 +66,16 @@ var PSChart = (() => {
 			if ((d.getUTCFullYear() * 12 + d.getUTCMonth()) % k === 0) out.push(+d);
 		return { ticks: out, unit: k >= 12 ? 'year' : 'month' };
 	}
+	/* [first, last] index of each run of partial days (missing not empty). */
+	function runs(pts) {
+		const out = [];
+		pts.forEach((p, i) => {
+			if (!(p.missing && p.missing.length)) return;
+			const r = out[out.length - 1];
+			if (r && r[1] === i - 1) r[1] = i; else out.push([i, i]);
+		});
+		return out;
+	}
 	/* Index of the point nearest to x (xs ascending). */
 	function nearest(xs, x) {
 		let lo = 0, hi = xs.length - 1;
@@ -151,7 +161,7 @@ var PSChart = (() => {
 		now.textContent = GBP.format(b.value_gbp);
 		add(now, 'span', pct(a.value_gbp, b.value_gbp), trend(a.value_gbp, b.value_gbp));
 		alt.textContent = `From ${dateText(a.date)} to ${dateText(b.date)}: ${GBP.format(a.value_gbp)} to ${GBP.format(b.value_gbp)}${pct(a.value_gbp, b.value_gbp)}.` +
-			(partial ? ` ${partial} partial ${partial === 1 ? 'day' : 'days'} (a holding had no price), marked ◆.` : '');
+			(partial ? ` ${partial} partial ${partial === 1 ? 'day' : 'days'} (a holding had no price), shaded.` : '');
 	}
 
 	function draw() {
@@ -179,11 +189,14 @@ var PSChart = (() => {
 		for (const t of dt.ticks) svgEl('text', { x: f2(L.sx(t)), y: h - 7, class: 'xl' }, g).textContent = tickText(t, dt.unit);
 		svgEl('path', { class: 'area', d: areaD(L.xs, L.ys, base) }, svg);
 		svgEl('path', { class: 'line', d: pathD(L.xs, L.ys) }, svg);
-		const marks = svgEl('g', { class: 'partial' }, svg);
-		p.forEach((pt, i) => {
-			if (pt.missing && pt.missing.length)
-				svgEl('path', { d: `M${f2(L.xs[i])},${f2(L.ys[i] - 4)}l4,4l-4,4l-4,-4z`, 'data-date': pt.date }, marks);
-		});
+		/* Partial days: a shaded band and an amber rug per run of them. */
+		const marks = svgEl('g', { class: 'partial' }, svg), half = p.length > 1 ? (L.xs[1] - L.xs[0]) / 2 : 4;
+		for (const [i, j] of runs(p)) {
+			const x0 = Math.max(pad.l, L.xs[i] - half), x1 = Math.min(w - pad.r, L.xs[j] + half);
+			const r = { x: f2(x0), width: f2(Math.max(x1 - x0, 2)), 'data-from': p[i].date, 'data-to': p[j].date };
+			svgEl('rect', { ...r, y: pad.t, height: base - pad.t, class: 'band' }, marks);
+			svgEl('rect', { ...r, y: base - 4, height: 4 }, marks);
+		}
 		const cur = svgEl('g', { class: 'cursor', visibility: 'hidden' }, svg);
 		svgEl('line', { y1: pad.t, y2: base }, cur);
 		svgEl('circle', { r: 4.5 }, cur);
@@ -245,7 +258,7 @@ var PSChart = (() => {
 			C.i = -1;
 			load().then(show);
 		});
-		if (window.ResizeObserver) new ResizeObserver(() => box.clientWidth !== C.w && draw()).observe(box);
+		if (window.ResizeObserver) new ResizeObserver(() => C.lay && box.clientWidth !== C.w && draw()).observe(box);
 	}
 
 	/* ---- sparklines ---- */
