@@ -13,8 +13,9 @@
 //    auth (optional: the browser then answers the 401 challenge)}
 // It prints one JSON object per line: {"ok": bool, "name", "diag"?},
 // {"skip": name, "reason"} or {"diag": text}; t-dashboard.py turns them
-// into TAP. Limits: one Chromium, tests run in order and share stack A's
-// database, so a failure early can cascade into later ones.
+// into TAP. The last test puts a history in stack A's store (pricesync
+// backfill against the fake). Limits: one Chromium, tests run in order and
+// share stack A's database, so a failure early can cascade into later ones.
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { readFileSync, readdirSync, statSync, mkdirSync } from 'node:fs';
@@ -359,6 +360,197 @@ test('acceptance 5: screenshots, own host only, size', async () => {
 	const bytes = files.reduce((n, f) => n + statSync(join(cfg.www, f)).size, 0);
 	ok(bytes < 40 * 1024, `www/ totals ${bytes} bytes in ${files.length} files (< 40 KB)`, files.join(' '));
 	ok(pageErrors.length === 0, 'no script errors in any page', pageErrors.join('; '));
+});
+
+// Issue 11, acceptance 4: the value chart and the sparklines (www/chart.js),
+// checked against the API's JSON rather than a screenshot. The store gets a
+// history from `pricesync backfill` against the fake.
+const DAYMS = 864e5;
+const isoDay = (ms) => new Date(ms).toISOString().slice(0, 10);
+const todayUTC = () => isoDay(Date.now());
+function monthsBack(n) {
+	const d = new Date(todayUTC() + 'T00:00:00Z');
+	d.setUTCMonth(d.getUTCMonth() - n);
+	return isoDay(+d);
+}
+async function api(path) {
+	const r = await fetch(new URL(path, cfg.base), { cache: 'no-store', headers: authHeaders });
+	if (!r.ok) throw new Error(`${path}: ${r.status}`);
+	return r.json();
+}
+// What the chart must show of an answer (SPEC §7; chart.js's header): from
+// the first day on which a holding had a price, known values only.
+function drawable(points, from) {
+	let i = 0;
+	while (i < points.length && !(points[i].symbols > 0)) i++;
+	return points.slice(i).filter((p) => typeof p.value_gbp === 'number' && p.date >= (from || ''));
+}
+const parsePath = (d) => [...d.matchAll(/[ML](-?[\d.]+),(-?[\d.]+)/g)].map((m) => [+m[1], +m[2]]);
+// The path's points against the series: one per day, in date order, x in
+// proportion to the date and y to the value (higher value, higher on the
+// screen), within half a pixel. Returns a reason, or '' when they agree.
+function follows(xy, series) {
+	if (xy.length !== series.length) return `${xy.length} points for ${series.length} days`;
+	if (series.length < 2) return '';
+	const t = series.map((p) => Date.parse(p.date)), v = series.map((p) => p.value_gbp);
+	const n = series.length - 1, ax = (xy[n][0] - xy[0][0]) / (t[n] - t[0]);
+	const lo = v.indexOf(Math.min(...v)), hi = v.indexOf(Math.max(...v));
+	const ay = v[hi] > v[lo] ? (xy[hi][1] - xy[lo][1]) / (v[hi] - v[lo]) : 0;
+	if (!(ax > 0)) return 'x does not grow with the date';
+	if (v[hi] > v[lo] && !(ay < 0)) return 'a higher value is not drawn higher';
+	for (let i = 0; i <= n; i++) {
+		const ex = xy[0][0] + (t[i] - t[0]) * ax, ey = xy[lo][1] + (v[i] - v[lo]) * ay;
+		if (Math.abs(xy[i][0] - ex) > 0.5 || Math.abs(xy[i][1] - ey) > 0.5)
+			return `point ${i} (${series[i].date}, ${v[i]}) at ${xy[i]}, expected ${ex.toFixed(2)},${ey.toFixed(2)}`;
+	}
+	return '';
+}
+const chartPath = (page) => page.getAttribute('#chart path.line', 'd');
+const pressed = (page) => page.evaluate(() => [...document.querySelectorAll('#ranges button[aria-pressed="true"]')].map((b) => b.dataset.range));
+const gbp = (page, v) => page.evaluate((v) => new Intl.NumberFormat(undefined, { style: 'currency', currency: 'GBP' }).format(v), v);
+
+test('issue 11: the value chart follows the portfolio series; ranges, pointer, keyboard, sparklines', async () => {
+	// NVDA (held) listed 200 days ago: the days before are partial. A sync
+	// first, so SAP.DE's currency (EUR) is known from its profile.
+	await fake({ delay: 0, quote_time: Math.floor(Date.now() / 1000) - 60, listed: { NVDA: isoDay(Date.now() - 200 * DAYMS) } });
+	const sy = cliSync(), sc = await sy.done;
+	ok(sc === 0 || sc === 3, `a sync first (exit ${sc})`, sy.err);
+	const bf = spawn(cfg.cli, ['backfill', '--json', '--days', '400'], { env: cfg.env, stdio: ['ignore', 'pipe', 'pipe'] });
+	let err = '';
+	bf.stderr.on('data', (d) => { err += d; });
+	bf.stdout.resume();
+	const code = await new Promise((r) => bf.on('close', r));
+	ok(code === 0 || code === 3, `pricesync backfill --days 400 stored a history (exit ${code})`, err);
+	const page = await newPage({ viewport: { width: 1280, height: 1500 } });
+	await load(page);
+	await page.waitForSelector('#chart path.line');
+	const year = (await api('api/portfolio/history')).points;
+	let want = drawable(year, monthsBack(12));
+	ok(want.length > 200 && new Set(want.map((p) => p.value_gbp)).size > 20, `the API has a year of varied values (${want.length} days)`, JSON.stringify(want.slice(0, 3)));
+	ok(JSON.stringify(await pressed(page)) === '["1Y"]', '1Y is the range shown first (aria-pressed)');
+	const why = follows(parsePath(await chartPath(page)), want);
+	ok(!why, `1Y: the path's ${want.length} points follow value_gbp (date order, relative heights)`, why);
+	// Each run of partial days is shaded from its first to its last day.
+	const partial = await page.evaluate(() => [...document.querySelectorAll('#chart .partial rect.band')].map((m) => [m.dataset.from, m.dataset.to]))
+		.then((rs) => want.filter((p) => rs.some(([f, t]) => p.date >= f && p.date <= t)).map((p) => p.date));
+	const wantPartial = want.filter((p) => p.missing.length).map((p) => p.date);
+	ok(JSON.stringify(partial) === JSON.stringify(wantPartial) && partial.length > 100 && partial.length < want.length, `partial days are marked (${partial.length}, the days whose missing is not empty)`, `${partial.slice(0, 5)}… vs ${wantPartial.slice(0, 5)}…`);
+	const alt = await page.textContent('#chart-alt');
+	const a = want[0], z = want[want.length - 1];
+	ok(alt.includes(await gbp(page, a.value_gbp)) && alt.includes(await gbp(page, z.value_gbp)) && /^From .+ to .+: /.test(alt),
+		'the text alternative gives the range and the first and last value', alt);
+	const desc = await page.evaluate(() => { const c = document.getElementById('chart'); return [c.getAttribute('role'), c.tabIndex, document.getElementById(c.getAttribute('aria-describedby')).id]; });
+	ok(desc[0] === 'slider' && desc[1] === 0 && desc[2] === 'chart-alt', 'the chart is a focusable slider described by the text alternative', JSON.stringify(desc));
+
+	// The range buttons change the path, each to its own slice of the series.
+	const longest = (await api('api/portfolio/history?from=' + isoDay(Date.now() - 30 * 365.25 * DAYMS))).points;
+	for (const [r, from, src] of [['1M', monthsBack(1), year], ['3M', monthsBack(3), year], ['all', '', longest], ['1Y', monthsBack(12), year]]) {
+		const before = await chartPath(page);
+		await page.click(`#ranges button[data-range="${r}"]`);
+		await page.waitForFunction((b) => document.querySelector('#chart path.line').getAttribute('d') !== b, before, { timeout: 5000 }).catch(() => {});
+		const w = drawable(src, from), why = follows(parsePath(await chartPath(page)), w);
+		const same = w.length === parsePath(before).length;	/* "all" may be the year */
+		ok(!why && (same || (await chartPath(page)) !== before) && JSON.stringify(await pressed(page)) === JSON.stringify([r]),
+			`${r}: the path changes to the ${w.length} days from ${w[0] && w[0].date}`, why || 'unchanged or not pressed');
+	}
+
+	// The pointer shows the date and value of the point under it.
+	const box = await page.locator('#chart').boundingBox();
+	const xy = parsePath(await chartPath(page));
+	const k = Math.floor(want.length * 0.4);
+	await page.mouse.move(box.x + xy[k][0], box.y + xy[k][1] + 20);
+	await page.waitForSelector('#chart-tip:not([hidden])');
+	const tip = await page.evaluate(() => { const t = document.getElementById('chart-tip'); return { date: t.dataset.date, value: +t.dataset.value, text: t.textContent }; });
+	ok(tip.date === want[k].date && tip.value === want[k].value_gbp && tip.text.includes(await gbp(page, want[k].value_gbp)),
+		`the pointer at ${want[k].date} shows its date and value ("${tip.text}")`, JSON.stringify(tip));
+	const tdate = await page.evaluate((d) => new Intl.DateTimeFormat(undefined, { timeZone: 'UTC', day: 'numeric', month: 'short', year: 'numeric' }).format(Date.parse(d)), want[k].date);
+	ok(tip.text.includes(tdate.replace(/^\w+, /, '')) || tip.text.includes(tdate), 'the tip names the day in words', `${tip.text} / ${tdate}`);
+	await page.screenshot({ path: join(cfg.artifacts, 'desktop-chart.png'), clip: { x: 0, y: 0, width: 1280, height: 1000 } });
+
+	// The keyboard: focus shows the last day; arrows, Home and End move.
+	await page.mouse.move(0, box.y + box.height + 300);
+	await page.focus('#chart');
+	const readout = () => page.evaluate(() => [document.getElementById('chart-tip').dataset.date, document.getElementById('chart').getAttribute('aria-valuetext')]);
+	let [d, vt] = await readout();
+	const okKeys = [d === z.date && vt.includes(await gbp(page, z.value_gbp))];
+	await page.keyboard.press('ArrowLeft');
+	[d] = await readout();
+	okKeys.push(d === want[want.length - 2].date);
+	await page.keyboard.press('Home');
+	[d, vt] = await readout();
+	okKeys.push(d === a.date && vt.includes(await gbp(page, a.value_gbp)));
+	await page.keyboard.press('ArrowRight');
+	[d] = await readout();
+	okKeys.push(d === want[1].date);
+	ok(okKeys.every(Boolean), 'keyboard focus shows the last day; ArrowLeft, Home, ArrowRight move the point (aria-valuetext too)', JSON.stringify(okKeys));
+
+	// Sparklines: a symbol with daily points in the last 30 days has one, drawn
+	// from them; one without has none.
+	await page.waitForFunction(() => document.querySelectorAll('td.spark svg').length > 0);
+	const syms = await page.evaluate(() => [...document.querySelectorAll('td.spark')].map((t) => t.dataset.sym));
+	const from = isoDay(Date.now() - 30 * DAYMS) + 'T00:00:00Z';
+	const hist = {};
+	for (const s of syms) hist[s] = (await api(`api/prices/${encodeURIComponent(s)}/history?interval=day&from=${from}`).catch(() => ({ points: [] }))).points;
+	const withH = syms.filter((s) => hist[s].length >= 2);
+	await page.waitForFunction((n) => document.querySelectorAll('td.spark svg').length >= n, withH.length, { timeout: 10000 }).catch(() => {});
+	const drawn = await page.evaluate(() => Object.fromEntries([...document.querySelectorAll('td.spark')].map((t) => [t.dataset.sym, t.querySelector('svg path') ? t.querySelector('svg path').getAttribute('d') : null])));
+	ok(withH.length > 0 && withH.every((s) => drawn[s]), `a sparkline for each of the ${withH.length} symbols with history`, JSON.stringify(drawn));
+	ok(syms.filter((s) => hist[s].length < 2).every((s) => !drawn[s]) && syms.some((s) => hist[s].length < 2), 'none for a symbol without history', syms.filter((s) => hist[s].length < 2).join(' '));
+	const s0 = withH[0], sp = parsePath(drawn[s0] || '');
+	const sh = hist[s0].map((p) => ({ date: p.time, value_gbp: p.price }));
+	ok(!follows(sp, sh), `${s0}'s sparkline follows its ${sh.length} daily prices`, follows(sp, sh));
+	await page.context().close();
+
+	// Requests: only for the rows on screen, and not again on a status poll.
+	const short = await newPage({ viewport: { width: 1280, height: 600 }, clock: true });
+	await load(short);
+	await short.waitForSelector('td.spark svg');
+	await sleep(300);
+	const sparkReqs = () => short.reqs.filter((r) => /\/history\?interval=day/.test(r.url())).length;
+	const n0 = sparkReqs();
+	ok(n0 > 0 && n0 < syms.length, `with the table half on screen, ${n0} of ${syms.length} sparklines were asked for`);
+	await short.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+	await short.waitForFunction((n) => document.querySelectorAll('td.spark svg').length >= n, withH.length, { timeout: 10000 }).catch(() => {});
+	ok((await short.locator('td.spark svg').count()) === withH.length, 'scrolled down, the rest are drawn');
+	const histReqs = () => short.reqs.filter((r) => /\/history(\?|$)/.test(r.url())).length, h0 = histReqs(), st0 = statusReqs(short).length;
+	await short.clock.runFor(61000);
+	await until(() => statusReqs(short).length > st0, 10000, 'a status poll');
+	await sleep(300);
+	ok(histReqs() === h0, 'an unchanged status poll asks for no history again', `${histReqs() - h0} more`);
+	await short.context().close();
+
+	// A sync that changes a holding's price: the chart redraws with the new day.
+	const page2 = await newPage({ viewport: { width: 1280, height: 1000 } });
+	await load(page2);
+	await page2.waitForSelector('#chart path.line');
+	const p0 = await chartPath(page2);
+	const aapl = (await api('api/prices')).symbols.find((s) => s.symbol === 'AAPL');
+	await fake({ prices: { AAPL: +(aapl.price * 1.5).toFixed(2) }, quote_time: Math.floor(Date.now() / 1000) });
+	await page2.click('#sync');
+	await enabled(page2);
+	await page2.waitForFunction((b) => document.querySelector('#chart path.line').getAttribute('d') !== b, p0, { timeout: 10000 }).catch(() => {});
+	const after = drawable((await api('api/portfolio/history')).points, monthsBack(12));
+	const why2 = follows(parsePath(await chartPath(page2)), after);
+	ok((await chartPath(page2)) !== p0 && !why2 && after[after.length - 1].value_gbp !== z.value_gbp,
+		`after a sync the chart redraws: the last day is now ${after[after.length - 1].value_gbp.toFixed(2)}`, why2 || 'unchanged');
+	await page2.screenshot({ path: join(cfg.artifacts, 'desktop-chart-after-sync.png') });
+	await fake({ prices: {} });
+	await page2.context().close();
+	for (const [name, viewport, scheme] of [['phone-chart', PHONE, 'light'], ['phone-chart-dark', PHONE, 'dark']]) {
+		const ph = await newPage({ viewport, scheme });
+		await load(ph);
+		await ph.waitForSelector('#chart path.line');
+		await ph.waitForSelector('td.spark svg');
+		// Every row on screen once, so the full-page picture has all sparklines.
+		await ph.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+		await ph.waitForFunction((n) => document.querySelectorAll('td.spark svg').length >= n, withH.length, { timeout: 10000 }).catch(() => {});
+		await ph.evaluate(() => window.scrollTo(0, 0));
+		await ph.focus('#chart');
+		await ph.keyboard.press('PageDown');
+		await ph.screenshot({ path: join(cfg.artifacts, name + '.png'), fullPage: true });
+		ok((await ph.evaluate(() => document.documentElement.scrollWidth)) <= viewport.width, `${name}: nothing wider than the screen`);
+		await ph.context().close();
+	}
 });
 
 try {
