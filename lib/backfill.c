@@ -31,6 +31,10 @@
  * the 5,000-row cap, and what FMP's v3 documentation asked for). */
 #define WINDOW_DAYS (5 * 365)
 #define MAX_PAIRS 16
+/* Finished series are written together: a commit (an fsync) per symbol
+ * would cost more than the requests. */
+#define FLUSH_SERIES 64
+#define FLUSH_MS 250
 
 struct series {
 	char name[PS_SYMBOL_MAX + 1]; /* symbol, or pair "USDGBP" */
@@ -59,7 +63,10 @@ struct bf {
 
 	struct series *ser; /* symbols first, then pairs */
 	size_t nsym, nser;
-	struct win *wins; /* every window asked, owned here */
+	size_t *ready; /* finished series not yet written */
+	size_t nready;
+	int64_t last_flush; /* monotonic ms */
+	struct win *wins;   /* every window asked, owned here */
 	size_t nwins, capwins;
 	int64_t from, to, now;
 
@@ -214,57 +221,143 @@ newest(const struct series *sr)
 	return sr->rows[at].price;
 }
 
-/* Writes a finished series and tells the caller (symbols only). */
+/* Notes what a finished fx series means for the complete event. */
+static void
+note_pair(struct bf *b, const struct series *sr)
+{
+	size_t k = strlen(sr->name);
+
+	if (sr->error[0] == '\0') {
+		if (sr->n > 0 && strcmp(sr->name, "USDGBP") == 0)
+			b->fx_rate = newest(sr);
+		return;
+	}
+	if (b->fx_error[0] != '\0')
+		return;
+	set_str(b->fx_error, sizeof(b->fx_error), sr->name);
+	set_str(b->fx_error + k, sizeof(b->fx_error) - k, ": ");
+	set_str(b->fx_error + k + 2, sizeof(b->fx_error) - k - 2, sr->error);
+}
+
+/* The progress event of symbol series sr after the counts in *at, which
+ * it advances. */
+static void
+progress_of(const struct bf *b, const struct series *sr, struct ps_event *at,
+            const char **bad, struct ps_event *ev)
+{
+	int ok = sr->error[0] == '\0';
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = PS_EV_PROGRESS;
+	ev->batch = ev->done = at->done + 1;
+	ev->batches = ev->total = (long)b->nsym;
+	ev->updated = at->updated + ok;
+	ev->failed = at->failed + !ok;
+	ev->error = ok ? NULL : sr->error;
+	*bad = sr->name;
+	ev->failed_symbols = ok ? NULL : bad;
+	ev->n_failed_symbols = !ok;
+	at->done = ev->done, at->updated = ev->updated, at->failed = ev->failed;
+}
+
+/* The last progress event this flush will yield, as readers should see
+ * it; NULL when the flush has no symbol or out of memory (*oom set). */
+static char *
+last_progress(const struct bf *b, int *oom)
+{
+	struct ps_event at = {0}, ev;
+	const char *bad;
+	size_t i;
+	int any = 0;
+
+	at.done = b->done, at.updated = b->updated, at.failed = b->failed;
+	for (i = 0; i < b->nready; i++) {
+		const struct series *sr = &b->ser[b->ready[i]];
+
+		if (sr->kind == PS_SERIES_SYMBOL) {
+			progress_of(b, sr, &at, &bad, &ev);
+			any = 1;
+		}
+	}
+	if (!any)
+		return NULL;
+	{
+		char *line = ps_event_json(&ev);
+
+		*oom = line == NULL;
+		return line;
+	}
+}
+
+/* Writes every finished series in one transaction (one fsync, however
+ * many), then tells the caller about each symbol in it, in order. */
+static int
+flush(struct bf *b)
+{
+	struct ps_event at = {0}, ev;
+	struct ps_daily_write *w;
+	struct ps_err err;
+	const char *bad;
+	char *line;
+	size_t i;
+	int oom = 0;
+
+	if (b->nready == 0)
+		return 0;
+	w = calloc(b->nready, sizeof(*w));
+	line = last_progress(b, &oom);
+	if (w == NULL || oom) {
+		free(w);
+		return stop(b, PS_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < b->nready; i++) {
+		struct series *sr = &b->ser[b->ready[i]];
+		int ok = sr->error[0] == '\0';
+
+		w[i].kind = sr->kind, w[i].name = sr->name;
+		w[i].rows = ok ? sr->rows : NULL, w[i].n = ok ? sr->n : 0;
+		w[i].record = ok, w[i].at = b->now, w[i].from = b->from;
+	}
+	w[0].progress = line;
+	w[0].requests = ps_budget_pending(&b->budget);
+	if (ps_store_daily_put(b->s, w, b->nready, NULL, &err) < 0) {
+		free(line);
+		free(w);
+		return stop(b, err.code, err.msg);
+	}
+	ps_budget_recorded(&b->budget, w[0].requests);
+	free(line);
+	free(w);
+	at.done = b->done, at.updated = b->updated, at.failed = b->failed;
+	for (i = 0; i < b->nready; i++) {
+		struct series *sr = &b->ser[b->ready[i]];
+
+		if (sr->kind != PS_SERIES_SYMBOL) {
+			note_pair(b, sr);
+			continue;
+		}
+		progress_of(b, sr, &at, &bad, &ev);
+		if (ev.n_failed_symbols)
+			b->failed_syms[b->nfailed++] = sr->name;
+		b->done = ev.done, b->updated = ev.updated,
+		b->failed = ev.failed;
+		b->cb(&ev, b->arg);
+	}
+	b->nready = 0;
+	b->last_flush = ps_monotonic_ms();
+	return 0;
+}
+
+/* A series is finished: it is written with the next flush, which comes
+ * once FLUSH_SERIES are waiting or FLUSH_MS have passed (so the progress
+ * stays lively), and after the last request. */
 static int
 finish_series(struct bf *b, size_t si)
 {
-	struct series *sr = &b->ser[si];
-	struct ps_event ev = {.type = PS_EV_PROGRESS};
-	struct ps_daily_write w = {0};
-	const char *bad = sr->name;
-	struct ps_err err;
-	size_t added;
-	char *line = NULL;
-	int ok = sr->error[0] == '\0', is_sym = sr->kind == PS_SERIES_SYMBOL;
-
-	if (is_sym) {
-		ev.batch = ev.done = b->done + 1;
-		ev.batches = ev.total = (long)b->nsym;
-		ev.updated = b->updated + ok;
-		ev.failed = b->failed + !ok;
-		ev.error = ok ? NULL : sr->error;
-		ev.failed_symbols = ok ? NULL : &bad;
-		ev.n_failed_symbols = !ok;
-		line = ps_event_json(&ev);
-		if (line == NULL)
-			return stop(b, PS_ENOMEM, "out of memory");
-	} else if (ok && sr->n > 0 && strcmp(sr->name, "USDGBP") == 0) {
-		b->fx_rate = newest(sr);
-	} else if (!ok && b->fx_error[0] == '\0') {
-		size_t k = strlen(sr->name);
-
-		set_str(b->fx_error, sizeof(b->fx_error), sr->name);
-		set_str(b->fx_error + k, sizeof(b->fx_error) - k, ": ");
-		set_str(b->fx_error + k + 2, sizeof(b->fx_error) - k - 2,
-		        sr->error);
-	}
-	w.kind = sr->kind, w.name = sr->name;
-	w.rows = ok ? sr->rows : NULL, w.n = ok ? sr->n : 0;
-	w.record = ok, w.at = b->now, w.from = b->from;
-	w.progress = line;
-	w.requests = ps_budget_pending(&b->budget);
-	if (ps_store_daily_put(b->s, &w, &added, &err) < 0) {
-		free(line);
-		return stop(b, err.code, err.msg);
-	}
-	free(line);
-	ps_budget_recorded(&b->budget, w.requests);
-	if (!is_sym)
-		return 0;
-	if (!ok)
-		b->failed_syms[b->nfailed++] = sr->name;
-	b->done = ev.done, b->updated = ev.updated, b->failed = ev.failed;
-	b->cb(&ev, b->arg);
+	b->ready[b->nready++] = si;
+	if (b->nready >= FLUSH_SERIES ||
+	    ps_monotonic_ms() - b->last_flush >= FLUSH_MS)
+		return flush(b);
 	return 0;
 }
 
@@ -451,8 +544,9 @@ pick(struct bf *b, const struct ps_backfill_opts *o, struct ps_err *err)
 	if (ps_store_sym_list(b->s, &recs, &n, err) < 0)
 		return -1;
 	b->ser = calloc(n + MAX_PAIRS + 1, sizeof(*b->ser));
+	b->ready = calloc(n + MAX_PAIRS + 1, sizeof(*b->ready));
 	b->failed_syms = calloc(n + 1, sizeof(*b->failed_syms));
-	if (b->ser == NULL || b->failed_syms == NULL) {
+	if (b->ser == NULL || b->ready == NULL || b->failed_syms == NULL) {
 		ps_err_set(err, PS_ENOMEM, "out of memory");
 		goto free_recs;
 	}
@@ -525,7 +619,7 @@ start(struct bf *b, struct ps_err *err)
 	b->wins = calloc(b->capwins ? b->capwins : 1, sizeof(*b->wins));
 	if (b->wins == NULL)
 		return ps_err_set(err, PS_ENOMEM, "out of memory");
-	b->t0 = ps_monotonic_ms();
+	b->t0 = b->last_flush = ps_monotonic_ms();
 	b->first_round = (size_t)b->c->concurrency;
 	if (b->first_round > b->nser * windows_of(b->from, b->to))
 		b->first_round = b->nser * windows_of(b->from, b->to);
@@ -588,6 +682,7 @@ bf_free(struct bf *b)
 	for (i = 0; b->ser != NULL && i < b->nser; i++)
 		free(b->ser[i].rows);
 	free(b->ser);
+	free(b->ready);
 	free(b->wins);
 	free(b->failed_syms);
 }
@@ -601,7 +696,9 @@ prepare(struct bf *b, const struct ps_backfill_opts *o, struct ps_err *err)
 		return ps_err_set(err, PS_EINVALID,
 		                  "bad --days %d: expected 1..36500", days);
 	b->to = ps_eod_day_of(b->now);
-	b->from = b->to - (int64_t)(days - 1) * PS_DAY;
+	/* The N days before today, and today: what …/portfolio/history
+	 * shows by default (365 days before `to`). */
+	b->from = b->to - (int64_t)days * PS_DAY;
 	if (pick(b, o, err) < 0 || check_daily_limit(b, err) < 0)
 		return -1;
 	b->f = ps_fetch_new(b->c, err);
@@ -640,6 +737,8 @@ ps_backfill_run(const struct ps_conf *c, struct ps_store *s,
 		goto release_lock;
 	if (start(&b, err) < 0 || ps_fetch_run(b.f, on_done, &b, err) < 0)
 		stop(&b, err->code, err->msg);
+	/* Series finished before a stop are whole: they are kept too. */
+	flush(&b);
 	if (!b.stopped && b.done != (long)b.nsym)
 		stop(&b, PS_EINTERNAL, "backfill ended with symbols not done");
 	/* Losing the count of the last requests only makes the status lag. */

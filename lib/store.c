@@ -1332,39 +1332,53 @@ backfill_write(struct ps_store *s, MDB_txn *txn, enum ps_series kind,
 	return 0;
 }
 
-int
-ps_store_daily_put(struct ps_store *s, const struct ps_daily_write *w,
-                   size_t *added, struct ps_err *err)
+/* One write of ps_store_daily_put inside txn. */
+static int
+daily_write(struct ps_store *s, MDB_txn *txn, const struct ps_daily_write *w,
+            size_t *added, struct ps_err *err)
 {
-	MDB_txn *txn;
 	MDB_val k, v;
 	long count;
 	int rc;
 
 	*added = 0;
-	if (sym_key(w->name, &k, err) < 0 || txn_begin(s, 0, &txn, err) < 0)
+	if (sym_key(w->name, &k, err) < 0)
 		return -1;
 	rc = w->kind == PS_SERIES_SYMBOL ? mdb_get(txn, s->symbols, &k, &v) : 0;
-	if (rc != 0 && rc != MDB_NOTFOUND) {
-		store_fail(s, err, "mdb_get symbols", rc);
-		goto txn_abort;
-	}
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_fail(s, err, "mdb_get symbols", rc);
 	/* A symbol removed while the backfill ran gets nothing back. */
 	if (rc == 0 && (daily_points(s, txn, w, added, err) < 0 ||
 	                (w->record && backfill_write(s, txn, w->kind, w->name,
 	                                             w->at, w->from, err) < 0)))
-		goto txn_abort;
+		return -1;
 	if (w->progress != NULL &&
 	    setting_write(s, txn, "progress", w->progress, err) < 0)
-		goto txn_abort;
+		return -1;
 	if (w->requests != 0 &&
 	    requests_bump(s, txn, w->at, w->requests, &count, err) < 0)
-		goto txn_abort;
+		return -1;
+	return 0;
+}
+
+int
+ps_store_daily_put(struct ps_store *s, const struct ps_daily_write *w, size_t n,
+                   size_t *added, struct ps_err *err)
+{
+	MDB_txn *txn;
+	size_t i, one;
+
+	if (txn_begin(s, 0, &txn, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (daily_write(s, txn, &w[i], &one, err) < 0) {
+			mdb_txn_abort(txn);
+			return -1;
+		}
+		if (added != NULL)
+			added[i] = one;
+	}
 	return txn_commit(s, txn, err);
-txn_abort:
-	mdb_txn_abort(txn);
-	*added = 0;
-	return -1;
 }
 
 int

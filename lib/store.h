@@ -109,7 +109,7 @@ int ps_store_history_daily(struct ps_store *s, const char *symbol, int64_t from,
  * "EURGBP": the GBP value of one unit), kept in a database of its own. */
 enum ps_series { PS_SERIES_SYMBOL, PS_SERIES_FX };
 
-/* What one finished backfill of one series writes, in ONE transaction. */
+/* What one finished backfill of one series writes. */
 struct ps_daily_write {
 	enum ps_series kind;
 	const char *name;
@@ -121,13 +121,14 @@ struct ps_daily_write {
 	long requests;        /* added to the request count of at's day */
 };
 
-/* Puts each row as a point unless its UTC date already has one (a real
- * quote of that day wins; a second backfill adds nothing), records the
+/* For each of the n writes, in ONE transaction (one fsync for many
+ * series): puts each row as a point unless its UTC date already has one (a
+ * real quote of that day wins; a second backfill adds nothing), records the
  * backfill (its `from` only moves back), stores progress and counts the
  * requests. A symbol removed meanwhile gets no points and no record.
- * *added is the number of points put. */
+ * added (NULL, or n entries) gets the number of points put per write. */
 int ps_store_daily_put(struct ps_store *s, const struct ps_daily_write *w,
-                       size_t *added, struct ps_err *err);
+                       size_t n, size_t *added, struct ps_err *err);
 
 /* Puts one point of pair's fx series (a sync's rate), unless one exists
  * at that very time. */

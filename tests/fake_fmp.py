@@ -126,7 +126,7 @@ profile_fail, plan, fail rules, then the normal answer (after delay).
 """
 
 import argparse
-import calendar
+import datetime
 import json
 import os
 import select
@@ -223,11 +223,15 @@ def h(sym):
     return zlib.crc32(sym.encode())
 
 
+EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
+
+
 def eod_close(sym, date, base):
     """The close of sym on date ("YYYY-MM-DD"), around base (the symbol's
     quote price): deterministic, > 0, 2 decimals (forex 5); every tenth day
     (days since 1970 % 10 == 3) a whole number, returned as an int."""
-    day = calendar.timegm(time.strptime(date, "%Y-%m-%d")) // 86400
+    day = datetime.date(int(date[:4]), int(date[5:7]),
+                        int(date[8:10])).toordinal() - EPOCH_ORDINAL
     wiggle = ((h(sym + "@" + date) % 2001) - 1000) / 20000.0
     c = base * (1 + wiggle)
     if day % 10 == 3:
@@ -237,14 +241,13 @@ def eod_close(sym, date, base):
 
 def weekdays(first, last):
     """Weekday dates from first to last (date strings), newest first."""
+    d0 = datetime.date.fromisoformat(first).toordinal()
+    d = datetime.date.fromisoformat(last).toordinal()
     out = []
-    t = calendar.timegm(time.strptime(last, "%Y-%m-%d"))
-    t0 = calendar.timegm(time.strptime(first, "%Y-%m-%d"))
-    while t >= t0:
-        g = time.gmtime(t)
-        if g.tm_wday < 5:
-            out.append(time.strftime("%Y-%m-%d", g))
-        t -= 86400
+    while d >= d0:
+        if d % 7 not in (0, 6):  # ordinal % 7: 0 is Sunday, 6 Saturday
+            out.append(datetime.date.fromordinal(d).isoformat())
+        d -= 1
     return out
 
 

@@ -102,7 +102,7 @@ def t_twenty(api):
              "%s: one request per symbol, and the USDGBP series" % api)
         T.ok(f.stats()["max_in_flight"] <= 4, "%s: at most concurrency in "
              "flight (%d)" % (api, f.stats()["max_in_flight"]))
-        check_series(w, syms, date_add(today(), -364), api)
+        check_series(w, syms, date_add(today(), -365), api)
         rc, doc, err = w.json("status")
         T.eq(doc.get("requests_today") if doc else None, 21,
              "%s: the 21 requests are counted" % api)
@@ -289,7 +289,7 @@ def expected_value(holdings, listed, d):
         days = fake_fmp.weekdays(first, d)
         return (days[0], close(sym, days[0])) if days else (None, None)
 
-    start = date_add(today(), -364)
+    start = date_add(today(), -365)
     _, rate = last_close("USDGBP", start)
     total, n, missing = 0.0, 0, []
     for sym, qty in holdings:
@@ -354,7 +354,7 @@ def t_portfolio():
         T.eq(st, 400, "from after to -> 400")
         st, h, body = cgi(w, "/api/prices/PA/history?interval=day&limit=5")
         doc = json.loads(body) if st == 200 else {}
-        want = trading_days(date_add(today(), -364), today())[-5:]
+        want = trading_days(date_add(today(), -365), today())[-5:]
         T.eq([p["time"][:10] for p in doc.get("points", [])], want,
              "interval=day&limit=5: the last 5 dates")
         st, h, body = cgi(w, "/api/prices/PA/history?interval=week")

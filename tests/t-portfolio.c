@@ -50,7 +50,7 @@ closes(enum ps_series kind, const char *name, const struct ps_point *rows,
 
 	w.kind = kind, w.name = name, w.rows = rows, w.n = n;
 	w.record = 1, w.at = D0 + 10 * DAY, w.from = rows[0].time;
-	if (ps_store_daily_put(st, &w, &added, &err) < 0)
+	if (ps_store_daily_put(st, &w, 1, &added, &err) < 0)
 		tap_diag("daily_put %s: %s", name, err.msg);
 	return added;
 }
