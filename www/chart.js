@@ -50,12 +50,13 @@ var PSChart = (() => {
 	}
 	const pathD = (xs, ys) => xs.map((x, i) => (i ? 'L' : 'M') + f2(x) + ',' + f2(ys[i])).join('');
 	const areaD = (xs, ys, base) => pathD(xs, ys) + `L${f2(xs[xs.length - 1])},${f2(base)}L${f2(xs[0])},${f2(base)}Z`;
-	/* Dates to label: Mondays for short spans, else month or year starts. */
+	/* Dates to label: days or Mondays for short spans, else month or year starts. */
 	function dateTicks(t0, t1, max) {
 		const span = (t1 - t0) / DAY, out = [], d = new Date(t0);
 		if (span <= 62) {
-			const k = 7 * Math.max(1, Math.ceil(span / 7 / max));
-			while (d.getUTCDay() !== 1) d.setUTCDate(d.getUTCDate() + 1);
+			/* every k days under two weeks, else every k Mondays */
+			const k = span < 14 ? Math.max(1, Math.ceil(span / max)) : 7 * Math.max(1, Math.ceil(span / 7 / max));
+			while (span >= 14 && d.getUTCDay() !== 1) d.setUTCDate(d.getUTCDate() + 1);
 			for (; +d <= t1; d.setUTCDate(d.getUTCDate() + k)) out.push(+d);
 			return { ticks: out, unit: 'day' };
 		}
@@ -186,9 +187,10 @@ var PSChart = (() => {
 			svgEl('text', { x: pad.l - 8, y: +y + 4, class: 'yl' }, g).textContent = AXIS.format(v);
 		}
 		const dt = dateTicks(L.t0, L.t1, Math.max(3, Math.floor((w - pad.l - pad.r) / 64)));
-		for (const t of dt.ticks) svgEl('text', { x: f2(L.sx(t)), y: h - 7, class: 'xl' }, g).textContent = tickText(t, dt.unit);
+		for (const t of dt.ticks) svgEl('text', { x: f2(L.sx(t)), y: h - 7 }, g).textContent = tickText(t, dt.unit);
 		svgEl('path', { class: 'area', d: areaD(L.xs, L.ys, base) }, svg);
 		svgEl('path', { class: 'line', d: pathD(L.xs, L.ys) }, svg);
+		if (p.length === 1) svgEl('circle', { class: 'line', cx: f2(L.xs[0]), cy: f2(L.ys[0]), r: 3 }, svg);
 		/* Partial days: a shaded band and an amber rug per run of them. */
 		const marks = svgEl('g', { class: 'partial' }, svg), half = p.length > 1 ? (L.xs[1] - L.xs[0]) / 2 : 4;
 		for (const [i, j] of runs(p)) {
