@@ -40,6 +40,7 @@ FILES = {  # path: mode
     "./usr/libexec/pricesync/sync-status": 0o755,
     "./usr/share/pricesync/www/index.html": 0o644,
     "./usr/share/pricesync/www/app.js": 0o644,
+    "./usr/share/pricesync/www/chart.js": 0o644,
     "./usr/share/pricesync/www/style.css": 0o644,
     "./usr/share/pricesync/etc/spawn-fcgi.sh": 0o755,
     "./usr/share/man/man1/pricesync.1.gz": 0o644,
