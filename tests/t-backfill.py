@@ -187,6 +187,10 @@ def t_plan_key_limit():
         finally:
             p.communicate(timeout=60)
         f.control({"delay": 0})
+        rc, out, err = w.cli("backfill", "--bogus")
+        T.eq(rc, 2, "an unknown option: exit 2")
+        rc, out, err = w.cli("backfill", "--days", "0")
+        T.ok(rc == 1 and "--days" in err, "--days 0: exit 1 naming it")
         rc, ev, err = backfill(w, "NOSUCH1")
         T.eq((rc, T.terminal(ev).get("code")), (1, "invalid"),
              "a named symbol not tracked: an error before the start")
@@ -260,6 +264,36 @@ def t_real_quote_wins():
             rc, doc, err = w.json("history", s)
             T.eq(len([p for p in doc["points"] if p["time"].startswith(d)]),
                  1, "%s: the backfill added nothing for %s" % (s, d))
+        w.close()
+
+
+def t_sync_rate():
+    """each sync's rate is a point of the USDGBP series: today's value
+    uses the sync's rate and quote, earlier days the backfilled ones"""
+    with T.Fake(key=KEY) as f:
+        w = T.Workdir(f, api_key=KEY)
+        w.write_conf(history_days=10)
+        w.cli("add", "SR1", "--quantity", "4")
+        rc, ev, err = backfill(w)
+        T.eq(rc, 0, "backfill")
+        now = int(time.time()) - 5
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        f.control({"fx_rate": 0.5, "quote_time": now})
+        rc, ev, err = w.sync()
+        T.eq(rc, 0, "a sync with USDGBP at 0.5")
+        st, h, body = cgi(w, "/api/portfolio/history?from=%s&to=%s"
+                          % (date_add(day, -1), day))
+        pts = json.loads(body)["points"] if st == 200 else []
+        base = T.fake_price("USDGBP")
+        prev = fake_fmp.weekdays(date_add(day, -10), date_add(day, -1))[0]
+        want0 = 4 * close("SR1", prev) * fake_fmp.eod_close("USDGBP", prev,
+                                                              base)
+        want1 = 4 * T.fake_price("SR1", 0.5) * 0.5
+        T.ok(len(pts) == 2 and T.approx(pts[0]["value_gbp"], want0)
+             and T.approx(pts[1]["value_gbp"], want1),
+             "yesterday %r (want %r), today %r (want %r)"
+             % ([p["value_gbp"] for p in pts][:1], want0,
+                [p["value_gbp"] for p in pts][1:], want1))
         w.close()
 
 
@@ -368,6 +402,7 @@ def main():
     T.scenario(t_v3)
     T.scenario(t_plan_key_limit)
     T.scenario(t_faults)
+    T.scenario(t_sync_rate)
     T.scenario(t_real_quote_wins)
     T.scenario(t_portfolio)
     return T.done()
