@@ -63,8 +63,11 @@ parse_days(const char *s, int *days)
 	errno = 0;
 	v = strtol(s, &end, 10);
 	if (errno || end == s || *end || v < 1 || v > 36500) {
+		char q[PS_QUOTE_SIZE];
+
 		fprintf(stderr,
-		        "pricesync: bad --days '%s': expected 1..36500\n", s);
+		        "pricesync: bad --days '%s': expected 1..36500\n",
+		        ps_err_quote(s, q));
 		return -1;
 	}
 	*days = (int)v;

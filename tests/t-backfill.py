@@ -274,8 +274,12 @@ def t_sync_rate():
         w = T.Workdir(f, api_key=KEY)
         w.write_conf(history_days=10)
         w.cli("add", "SR1", "--quantity", "4")
+        w.cli("add", "SRE", "--currency", "EUR")
         rc, ev, err = backfill(w)
         T.eq(rc, 0, "backfill")
+        T.eq(sorted(x for e in hist_requests(f) for x in e["symbols"]),
+             ["EURGBP", "SR1", "SRE", "USDGBP"],
+             "the fx series in use: USDGBP, and EURGBP for a EUR symbol")
         now = int(time.time()) - 5
         day = time.strftime("%Y-%m-%d", time.gmtime(now))
         f.control({"fx_rate": 0.5, "quote_time": now})
