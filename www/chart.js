@@ -155,12 +155,13 @@ var PSChart = (() => {
 		const now = $('chart-now'), alt = $('chart-alt'), a = p[0], b = p[p.length - 1];
 		now.textContent = '';
 		if (!a) {
-			alt.textContent = C.year ? 'No history yet: set quantities (pricesync add SYM --quantity N), then run pricesync backfill.' : 'Portfolio history is not available.';
+			alt.textContent = C.year ? 'No history yet: give holdings a quantity, then run pricesync backfill.' : 'Portfolio history is not available.';
 			return;
 		}
 		const partial = p.filter((x) => x.missing && x.missing.length).length;
 		now.textContent = GBP.format(b.value_gbp);
-		add(now, 'span', pct(a.value_gbp, b.value_gbp), trend(a.value_gbp, b.value_gbp));
+		if (a.value_gbp) add(now, 'span', PCT.format((b.value_gbp - a.value_gbp) / Math.abs(a.value_gbp) * 100) + '% ' +
+			(C.range === 'all' ? 'since ' + dateText(a.date) : 'in ' + C.range), trend(a.value_gbp, b.value_gbp));
 		alt.textContent = `From ${dateText(a.date)} to ${dateText(b.date)}: ${GBP.format(a.value_gbp)} to ${GBP.format(b.value_gbp)}${pct(a.value_gbp, b.value_gbp)}.` +
 			(partial ? ` ${partial} partial ${partial === 1 ? 'day' : 'days'} (a holding had no price), shaded.` : '');
 	}
@@ -174,9 +175,7 @@ var PSChart = (() => {
 		if (!p.length) { box.removeAttribute('tabindex'); box.removeAttribute('role'); return; }
 		/* A slider: the arrow keys move along the dates. */
 		box.tabIndex = 0;
-		box.setAttribute('role', 'slider');
-		box.setAttribute('aria-valuemin', 0);
-		box.setAttribute('aria-valuemax', p.length - 1);
+		for (const [k, v] of [['role', 'slider'], ['aria-valuemin', 0], ['aria-valuemax', p.length - 1]]) box.setAttribute(k, v);
 		const pad = w < 500 ? PADN : PAD, h = w < 500 ? 190 : 250, base = h - pad.b;
 		const L = (C.lay = layout(p, w, h, pad));
 		for (const [k, v] of [['viewBox', `0 0 ${w} ${h}`], ['width', w], ['height', h]]) svg.setAttribute(k, v);
@@ -213,11 +212,9 @@ var PSChart = (() => {
 		const p = C.pts[i];
 		if (!L || !p) return;
 		C.i = i;
-		const cur = box.querySelector('.cursor'), x = f2(L.xs[i]);
+		const cur = box.querySelector('.cursor');
 		cur.setAttribute('visibility', 'visible');
-		cur.firstChild.setAttribute('x1', x);
-		cur.firstChild.setAttribute('x2', x);
-		cur.lastChild.setAttribute('cx', x);
+		cur.setAttribute('transform', `translate(${f2(L.xs[i])})`);
 		cur.lastChild.setAttribute('cy', f2(L.ys[i]));
 		const miss = p.missing && p.missing.length ? 'partial: no price for ' + p.missing.join(', ') : '';
 		tip.textContent = '';
@@ -260,7 +257,7 @@ var PSChart = (() => {
 			C.i = -1;
 			load().then(show);
 		});
-		if (window.ResizeObserver) new ResizeObserver(() => C.lay && box.clientWidth !== C.w && draw()).observe(box);
+		new ResizeObserver(() => C.lay && box.clientWidth !== C.w && draw()).observe(box);
 	}
 
 	/* ---- sparklines ---- */
@@ -299,7 +296,6 @@ var PSChart = (() => {
 	function sparks(tbody) {
 		const cells = tbody.querySelectorAll('td.spark[data-sym]');
 		if (S.io) S.io.disconnect();
-		if (!window.IntersectionObserver) return cells.forEach(onScreen);
 		S.io = new IntersectionObserver((es) => es.forEach((e) => e.isIntersecting && onScreen(e.target)), { rootMargin: '200px 0px' });
 		cells.forEach((td) => S.io.observe(td));
 	}
