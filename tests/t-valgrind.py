@@ -4,7 +4,8 @@
 Runs `pricesync sync --json` against the fake (60 symbols, with a retried
 503, a malformed batch, a truncated batch, a dropped symbol, a row without
 a price and a profile lookup), a rejected key, `list --json`, `status`,
-`history`, and every C unit test binary tests/t-* of the build, each under
+`history`, `backfill` (the same faults hit history requests) and
+`history --daily`, and every C unit test binary tests/t-* of the build, each under
 `valgrind --error-exitcode=99 --leak-check=full
 --errors-for-leak-kinds=definite`. Skipped when valgrind is missing or the
 build uses sanitizers (PS_SANITIZERS=1, or __asan symbols in the binary).
@@ -65,6 +66,8 @@ def test_cli():
         T.eq(rc, 3, "sync exits 3 (some failed)")
         for args in (["list", "--json"], ["list"], ["status"],
                      ["history", "V000"], ["history", "V000", "--csv"],
+                     ["backfill", "--json", "--days", "30"],
+                     ["history", "V000", "--daily"],
                      ["add", "V000", "--quantity", "5"], ["remove", "V001"],
                      ["add", "bad symbol!"], ["frobnicate"], ["--help"]):
             rc, out, err = w.cli(*args, timeout=300)
