@@ -71,13 +71,17 @@ def t_symbols():
         eq(rc, 0, "valid symbols are added")
         eq(symbols_of(w), ["AAPL", "BRK-B", "EURUSD=X", "VOD.L", "^GSPC"],
            "symbols are upper-cased and listed sorted")
-        for bad in ("BAD SYM", "TOOLONGSYMBOLNAMEXXXXX", "A/B", "", "Ä"):
+        # How each is named: quoted as typed, with each byte that is not
+        # printable ASCII shown as '?' (the two bytes of "Ä": "??").
+        for bad, shown in (("BAD SYM", "'BAD SYM'"),
+                           ("TOOLONGSYMBOLNAMEXXXXX", "'TOOLONGSYMBOLNAMEXXXXX'"),
+                           ("A/B", "'A/B'"), ("", "''"), ("Ä", "'??'")):
             rc, out, err = w.cli("add", "MSFT", bad)
             eq(rc, 1, "add %r exits 1" % bad)
-            # non-ASCII bytes are shown escaped, not sent to the terminal
-            ok(bad in err or (not bad.isascii() or bad == "")
-               and "invalid symbol" in err,
-               "the message names %r: %s" % (bad, err.strip()))
+            ok("invalid symbol " + shown in err,
+               "the message names %r as %s: %s" % (bad, shown, err.strip()))
+            ok(bad.isascii() or bad not in err,
+               "non-ASCII bytes are not sent to the terminal raw")
         eq(symbols_of(w), ["AAPL", "BRK-B", "EURUSD=X", "VOD.L", "^GSPC"],
            "nothing was written by the refused adds")
         rc, out, err = w.cli("remove", "AAPL", "NOPE")
