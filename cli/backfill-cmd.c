@@ -13,6 +13,7 @@
 #include "backfill.h"
 #include "progress.h"
 #include "symbol.h"
+#include "table.h"
 
 #define EX_FAIL 1
 #define EX_PARTIAL 3
@@ -37,8 +38,10 @@ on_event(const struct ps_event *ev, void *arg)
 		if (ev->started)
 			fputc('\n', stdout);
 		fflush(stdout);
-		fprintf(stderr, "pricesync: backfill failed (%s): %s\n",
-		        ps_code_name(ev->code), ev->message);
+		fprintf(stderr, "pricesync: backfill failed (%s): ",
+		        ps_code_name(ev->code));
+		table_text(stderr, ev->message);
+		fputc('\n', stderr);
 		return;
 	}
 	if (o->tty) {
@@ -98,7 +101,9 @@ cli_backfill(const struct ps_conf *c, struct ps_store *s, const char *days,
 	/* Every SYMBOL first, so a bad one starts nothing; repeats once. */
 	for (i = 0; i < nops; i++) {
 		if (ps_symbol_normalize(ops[i], syms[n], &err) < 0) {
-			fprintf(stderr, "pricesync: %s\n", err.msg);
+			fputs("pricesync: ", stderr);
+			table_text(stderr, err.msg);
+			fputc('\n', stderr);
 			goto free_names;
 		}
 		for (j = 0; j < n && strcmp(syms[j], syms[n]) != 0; j++)

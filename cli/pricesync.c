@@ -98,7 +98,7 @@ enum {
 	OPT_REFRESH,
 	OPT_DAILY,
 	OPT_DAYS,
-	OPT_HELP
+	OPT_HELP /* the last: bad_option() tells these from letters by it */
 };
 
 #define OPT(x) (1u << (x))
@@ -401,12 +401,14 @@ cmd_status(struct ctx *cx, const struct opts *o, int nops, char **ops)
 static int
 parse_time_opt(const char *name, const char *s, int64_t *t, struct ps_err *err)
 {
+	char q[PS_QUOTE_SIZE];
+
 	if (s != NULL && ps_isotime_parse(s, t) < 0)
 		return ps_err_set(
 		        err, PS_EINVALID,
 		        "bad --%s '%s': expected an ISO 8601 UTC time "
 		        "like 2026-11-25T09:30:00Z or a date",
-		        name, s);
+		        name, ps_err_quote(s, q));
 	return 0;
 }
 

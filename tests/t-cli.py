@@ -93,6 +93,18 @@ def t_symbols():
         rc, out, err = w.cli("add", "AAPL", "--currency", "DOLLARS")
         eq(rc, 1, "a bad currency is refused")
         ok("DOLLARS" in err, "and named")
+        for args in (["add", "AAPL", "--quantity", "\x1b]0;pwned\x07"],
+                     ["add", "AAPL", "--currency", "\x1b[2J"],
+                     ["add", "A\x1b[2J"],
+                     ["history", "AAPL", "--from", "\x1b[2J"],
+                     ["history", "AAPL", "--limit", "\x1b[2J"],
+                     ["backfill", "--days", "\x1b[2J"],
+                     ["import", os.path.join(w.path, "no\x1b[2J.csv")]):
+            rc, out, err = w.cli(*args)
+            ok(rc == 1 and "?" in err and "\x1b" not in err
+               and "\x07" not in err,
+               "%s: the value is quoted, no control byte reaches the "
+               "terminal: %r" % (args[1], err))
         rc, out, err = w.cli("add", "AAPL", "--quantity", "2.5", "--currency", "gbx")
         eq(rc, 0, "quantity and GBX currency")
         row = by_symbol(w.json("list", "--json")[1])["AAPL"]
