@@ -687,6 +687,20 @@ bf_free(struct bf *b)
 	free(b->failed_syms);
 }
 
+/* The lock is ours, so a stored progress is a dead run's (kill -9): a
+ * reader must not show it as this backfill's until our `start`. */
+static int
+clear_dead_progress(struct bf *b, struct ps_err *err)
+{
+	char *val = NULL;
+	int rc = ps_store_setting_get(b->s, "progress", &val, err);
+
+	free(val);
+	if (rc <= 0)
+		return rc;
+	return ps_store_setting_put(b->s, "progress", NULL, err);
+}
+
 static int
 prepare(struct bf *b, const struct ps_backfill_opts *o, struct ps_err *err)
 {
@@ -733,7 +747,7 @@ ps_backfill_run(const struct ps_conf *c, struct ps_store *s,
 		           "ends");
 		goto not_started;
 	}
-	if (prepare(&b, o, err) < 0)
+	if (clear_dead_progress(&b, err) < 0 || prepare(&b, o, err) < 0)
 		goto release_lock;
 	if (start(&b, err) < 0 || ps_fetch_run(b.f, on_done, &b, err) < 0)
 		stop(&b, err->code, err->msg);
