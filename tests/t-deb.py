@@ -11,8 +11,9 @@ the maintainer scripts create the user, the directory and the
 statoverride, and keep the database on purge unless asked; and
 `systemd-analyze verify` passes for the packaged units. A minute or two.
 The install itself, in a fresh Debian 12 root, is tests/deb-fresh-root.sh
-(by hand). Under `make distcheck` (PS_DISTCHECK) it skips: the main build
-has run it.
+(by hand). Under `make distcheck` (PS_DISTCHECK) and in a sanitizer build
+it skips: the package is built with its own flags, and the main build has
+run it.
 """
 
 import glob
@@ -179,9 +180,22 @@ def verify(x, top):
         pstest.diag(out)
 
 
+def sanitizer_build():
+    if os.environ.get("PS_SANITIZERS") == "1":
+        return True
+    try:
+        with open(os.path.join(pstest.builddir, "config.status")) as fh:
+            return "--enable-sanitizers" in fh.read()
+    except OSError:
+        return False
+
+
 def main():
     if os.environ.get("PS_DISTCHECK"):
         pstest.skip_all("in make distcheck: the main build ran t-deb")
+    if sanitizer_build():
+        pstest.skip_all("a sanitizer build: the package has its own flags; "
+                        "the main build ran t-deb")
     missing = [t for t in TOOLS if not shutil.which(t)]
     if missing:
         pstest.skip_missing("no %s (apt-get install debhelper lintian "
