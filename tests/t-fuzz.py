@@ -157,9 +157,13 @@ def one(name, tmp):
 
 def main():
     r = make("fuzz-list", timeout=300)
-    if r.returncode != 0 or len(r.stdout.splitlines()) < 2:
+    # By prefix: make may first print the commands that regenerate the
+    # Makefile.
+    said = dict(ln.partition(": ")[::2] for ln in r.stdout.splitlines()
+                if ln.startswith("fuzz-"))
+    if r.returncode != 0 or "fuzz-cc" not in said:
         T.bail("make fuzz-list failed: %s" % (r.stdout + r.stderr)[-500:])
-    cc, names = r.stdout.splitlines()[0], r.stdout.splitlines()[1].split()
+    cc, names = said["fuzz-cc"].strip(), said.get("fuzz-targets", "").split()
     tmp = tempfile.mkdtemp(prefix="ps-fuzz-")
     try:
         good, why = has_libfuzzer(cc, tmp)
