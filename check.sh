@@ -14,7 +14,7 @@ mode=${1:-all}
 pkgs="build-essential autoconf automake pkg-config libfcgi-dev libfcgi-bin
 libcurl4-openssl-dev libcjson-dev liblmdb-dev lmdb-utils nginx apache2
 spawn-fcgi python3 curl ca-certificates valgrind chromium clang-format
-clang libclang-rt-14-dev prometheus apache2-utils"
+clang libclang-rt-14-dev prometheus apache2-utils debhelper lintian systemd"
 missing=""
 for p in $pkgs; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
