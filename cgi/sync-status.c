@@ -251,18 +251,32 @@ handle(struct web_req *r, void *arg)
 	free(body);
 }
 
+static void
+start(void *arg)
+{
+	web_core_init(arg, PROG);
+}
+
+static void
+finish(void *arg)
+{
+	web_core_free(arg);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct web_core core;
-	struct web_app app = {PROG, THREADS, handle, &core};
+	struct web_app app = {.name = PROG,
+	                      .threads = THREADS,
+	                      .handle = handle,
+	                      .arg = &core,
+	                      .start = start,
+	                      .finish = finish};
 	int status;
 
 	status = web_cmdline(PROG, argc, argv);
 	if (status >= 0)
 		return status;
-	web_core_init(&core, PROG);
-	status = web_run(&app);
-	web_core_free(&core);
-	return status;
+	return web_run(&app);
 }

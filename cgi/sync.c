@@ -7,7 +7,11 @@
  * so it is answered with a status code and a one-line JSON error instead.
  *
  * A client that hangs up does not stop the sync: writes fail quietly
- * (SIGPIPE is ignored) and the sync runs on to its end and commits.
+ * (SIGPIPE is ignored) and the sync runs on to its end and commits. Nor
+ * does one that stops reading: a write that waits longer than the write
+ * timeout takes it as gone (web_flush). As plain CGI the sync runs in a
+ * detached process of its own (detach.h), out of reach of a web server
+ * that kills its CGI when the client leaves.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -124,8 +128,9 @@ handle(struct web_req *r, void *arg)
 	if (!s)
 		return;
 	if (!r->fcgi)
-		/* Plain CGI, one request per process: a server that stops
-		 * its CGI when the client leaves must not cut a sync short. */
+		/* Plain CGI, one request per process, detached or (when the
+		 * detach failed) not: a server that stops its CGI when the
+		 * client leaves must not cut a sync short. */
 		signal(SIGTERM, SIG_IGN);
 	rc = ps_sync_run(&core->conf, s, PS_SYNC_WEB, on_event, &st, &err);
 	log_end(&st, rc, &err);
@@ -139,20 +144,35 @@ handle(struct web_req *r, void *arg)
 	web_error(r, &err, NULL);
 }
 
+static void
+start(void *arg)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	web_core_init(arg, PROG);
+}
+
+static void
+finish(void *arg)
+{
+	web_core_free(arg);
+	curl_global_cleanup();
+}
+
 int
 main(int argc, char **argv)
 {
 	struct web_core core;
-	struct web_app app = {PROG, THREADS, handle, &core};
+	struct web_app app = {.name = PROG,
+	                      .threads = THREADS,
+	                      .handle = handle,
+	                      .arg = &core,
+	                      .start = start,
+	                      .finish = finish,
+	                      .detach = 1};
 	int status;
 
 	status = web_cmdline(PROG, argc, argv);
 	if (status >= 0)
 		return status;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	web_core_init(&core, PROG);
-	status = web_run(&app);
-	web_core_free(&core);
-	curl_global_cleanup();
-	return status;
+	return web_run(&app);
 }

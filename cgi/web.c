@@ -27,11 +27,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "conn.h"
+#include "detach.h"
 #include "http.h"
 #include "web.h"
 
@@ -114,6 +118,72 @@ web_query(const struct web_req *r, const char *name, char *out, size_t n)
 
 /* ---- writing ---- */
 
+/* The client is taken as gone: nothing more is written, and the
+ * connection is cut now, so that neither libfcgi's closing records nor
+ * a relay can wait on it. fd is replaced, not closed, in plain CGI: a
+ * later open() must not land on 1. */
+static void
+client_gone(struct web_req *r)
+{
+	int null;
+
+	if (r->gone)
+		return;
+	r->gone = 1;
+	if (r->fcgi) {
+		shutdown(r->fd, SHUT_RDWR);
+		return;
+	}
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, r->fd);
+		close(null);
+	}
+}
+
+/* 1 when fd takes bytes within timeout_ms, else 0 (or on error). */
+static int
+writable(int fd, int timeout_ms)
+{
+	struct pollfd w = {.fd = fd, .events = POLLOUT};
+	int rc;
+
+	do
+		rc = poll(&w, 1, timeout_ms);
+	while (rc < 0 && errno == EINTR);
+	return rc > 0 && !(w.revents & (POLLERR | POLLNVAL)) &&
+	       (w.revents & POLLOUT);
+}
+
+/* Writes n bytes to fd within timeout_ms in all: pieces of PIPE_BUF
+ * after each POLLOUT, which a pipe takes whole without blocking. 0 or
+ * -1 (the time ran out, or the reader is gone). */
+static int
+write_within(int fd, const char *p, size_t n, int timeout_ms)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (n > 0) {
+		long left;
+		ssize_t w;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		left = timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 +
+		                     (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || !writable(fd, (int)left))
+			return -1;
+		w = write(fd, p, n < PIPE_BUF ? n : PIPE_BUF);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 int
 web_write(struct web_req *r, const void *p, size_t n)
 {
@@ -122,11 +192,15 @@ web_write(struct web_req *r, const void *p, size_t n)
 	if (r->fcgi) {
 		FCGX_Stream *out = ((FCGX_Request *)r->fcgi)->out;
 
+		/* A write that fills libfcgi's buffer flushes it: bounded by
+		 * the connection's SO_SNDTIMEO (conn.c). */
 		if (FCGX_PutStr(p, (int)n, out) != (int)n ||
 		    FCGX_GetError(out) != 0)
-			r->gone = 1;
-	} else if (fwrite(p, 1, n, stdout) != n) {
-		r->gone = 1;
+			client_gone(r);
+	} else if (ps_buf_append(&r->out, p, n) < 0) {
+		client_gone(r);
+	} else if (r->out.len >= WEB_CGI_BUF) {
+		web_flush(r);
 	}
 	return r->gone ? -1 : 0;
 }
@@ -136,12 +210,23 @@ web_flush(struct web_req *r)
 {
 	if (r->gone)
 		return -1;
+	/* A reader that takes more than the write timeout to make room is
+	 * taken as gone: a sync must not go at its reader's pace. */
 	if (r->fcgi) {
-		if (FCGX_FFlush(((FCGX_Request *)r->fcgi)->out) < 0)
-			r->gone = 1;
-	} else if (fflush(stdout) != 0) {
-		r->gone = 1;
+		if (!writable(r->fd, CONN_WRITE_TIMEOUT_MS) ||
+		    FCGX_FFlush(((FCGX_Request *)r->fcgi)->out) < 0)
+			client_gone(r);
+	} else {
+		if (write_within(r->fd, r->out.data, r->out.len,
+		                 CONN_WRITE_TIMEOUT_MS) < 0)
+			client_gone(r);
+		ps_buf_reset(&r->out);
 	}
+	if (r->gone)
+		web_log(r->prog,
+		        "the client is gone or did not read for "
+		        "%d s: the rest of the answer is dropped",
+		        CONN_WRITE_TIMEOUT_MS / 1000);
 	return r->gone ? -1 : 0;
 }
 
@@ -317,11 +402,14 @@ serve(const struct web_app *app, void *fcgi, int fd)
 		web_errorf(&r, PS_EINTERNAL, NULL, "no answer");
 	web_flush(&r);
 	http_path_free(&r.path);
+	ps_buf_free(&r.out);
 }
 
 static int
 run_cgi(const struct web_app *app)
 {
+	int status = 0;
+
 	if (!getenv("REQUEST_METHOD")) {
 		fprintf(stderr,
 		        "%s: a FastCGI program: run it under spawn-fcgi, "
@@ -329,7 +417,14 @@ run_cgi(const struct web_app *app)
 		        app->name);
 		return 2;
 	}
+	/* Before start: the store must be opened after the fork. */
+	if (app->detach && detach_relay(app->name, &status) == 1)
+		return status;
+	if (app->start)
+		app->start(app->arg);
 	serve(app, NULL, 1);
+	if (app->finish)
+		app->finish(app->arg);
 	return 0;
 }
 
@@ -462,9 +557,12 @@ run_fcgi(const struct web_app *app)
 		n = 1;
 	if (n > 64)
 		n = 64;
+	if (app->start)
+		app->start(app->arg);
 	if (FCGX_Init() != 0 || pipe2(p.wake, O_CLOEXEC) < 0) {
 		web_log(app->name, "cannot start: %s", strerror(errno));
-		return 1;
+		status = 1;
+		goto finish;
 	}
 	/* Accepting without blocking: poll said a connection waits, but it
 	 * may be gone by the time accept() runs. */
@@ -507,6 +605,9 @@ mutex_destroy:
 wake_close:
 	close(p.wake[0]);
 	close(p.wake[1]);
+finish:
+	if (app->finish)
+		app->finish(app->arg);
 	return status;
 }
 

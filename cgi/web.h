@@ -26,13 +26,17 @@
 /* One request. Owned by the accept loop; a handler borrows it until it
  * returns. */
 struct web_req {
-	const char *prog; /* the program's name, for logs */
-	void *fcgi;       /* FCGX_Request *, or NULL in plain CGI */
-	int fd;           /* where the answer goes: the connection, or 1 */
-	int gone;         /* a write failed: the client left; drop output */
-	int started;      /* the headers were sent */
+	const char *prog;  /* the program's name, for logs */
+	void *fcgi;        /* FCGX_Request *, or NULL in plain CGI */
+	int fd;            /* where the answer goes: the connection, or 1 */
+	struct ps_buf out; /* plain CGI: what web_flush will write to fd */
+	int gone;          /* a write failed: the client left; drop output */
+	int started;       /* the headers were sent */
 	struct http_path path; /* REQUEST_URI's path, in decoded segments */
 };
+
+/* Plain CGI output is sent when flushed, or by pieces of this size. */
+#define WEB_CGI_BUF 65536
 
 /* What a program's main hands to web_run. */
 struct web_app {
@@ -40,11 +44,21 @@ struct web_app {
 	int threads;      /* workers in FastCGI mode */
 	void (*handle)(struct web_req *r, void *arg);
 	void *arg;
+	/* Called once the mode is known (and, in plain CGI with detach, in
+	 * the detached process), before the first request; and at the end.
+	 * Both may be NULL. */
+	void (*start)(void *arg);
+	void (*finish)(void *arg);
+	/* Plain CGI: answer from a process of its own (detach.h), which the
+	 * web server cannot kill when its client leaves. */
+	int detach;
 };
 
 /* Runs the program: FastCGI when stdin is a listening socket (until
  * SIGTERM, SIGINT or SIGUSR1, after the requests in hand), else one plain
- * CGI request. Returns the exit status for main. */
+ * CGI request. A write that cannot go out within CONN_WRITE_TIMEOUT_MS
+ * takes the client as gone (web_flush). Returns the exit status for
+ * main. */
 int web_run(const struct web_app *app);
 
 /* The config and the store, opened once per process and shared by the

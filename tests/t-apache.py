@@ -55,12 +55,50 @@ def main():
                    "apache: no worker merged (AH01146) by the shipped snippet")
                 if "AH01146" in log:
                     diag(log[-2000:])
+        plain_cgi()
     finally:
         if os.environ.get("PS_KEEP"):
             diag("kept", d)
         else:
             shutil.rmtree(d, ignore_errors=True)
     return pstest.done()
+
+
+def plain_cgi():
+    """The shipped plain-CGI snippet (etc/apache-pricesync-cgi.conf)."""
+    if not os.path.exists(os.path.join(W.APACHE_MODULES, "mod_cgid.so")):
+        pstest.skip_missing("no mod_cgid")
+    d = tempfile.mkdtemp(prefix="ps-apache-cgi-")
+    try:
+        with pstest.Fake() as fake:
+            with W.Stack(d, fake.url, "apache-cgi",
+                         conf_extra={"batch_size": 1,
+                                     "concurrency": 1}) as st:
+                W.add_symbols(st)
+                st.give_db_to_worker()
+                s, _h, doc = W.jrequest("GET", st.base_url + "/api/sync/status")
+                ok(s == 200 and (doc or {}).get("symbols") == len(W.SYMS),
+                   "apache-cgi: GET /api/sync/status (%r)" % s)
+                s, _h, doc = W.jrequest("GET", st.base_url +
+                                        "/api/prices/AAPL/history")
+                ok(s == 200 and (doc or {}).get("symbol") == "AAPL",
+                   "apache-cgi: GET /api/prices/AAPL/history (%r)" % s)
+                cs = W.CurlStream(st.base_url + "/api/sync")
+                try:
+                    cs.read_all(120)
+                finally:
+                    cs.close()
+                pstest.events_ok(cs.events(),
+                                 "apache-cgi: the streamed events follow "
+                                 "SPEC §4")
+                eq((cs.events() or [{}])[-1].get("type"), "complete",
+                   "apache-cgi: POST /api/sync streams a whole sync")
+                W.check_cgi_hangup(st, fake, "apache-cgi")
+    finally:
+        if os.environ.get("PS_KEEP"):
+            diag("kept", d)
+        else:
+            shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

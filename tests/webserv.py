@@ -44,6 +44,8 @@ INSTALL_WWW = "/usr/local/share/pricesync/www"
 INSTALL_SYNC_SOCK = "/run/pricesync/sync.sock"
 INSTALL_STATUS_SOCK = "/run/pricesync/sync-status.sock"
 INSTALL_LISTEN = "127.0.0.1:8080"
+INSTALL_LIBEXEC = "/usr/local/libexec/pricesync"
+INSTALL_CONF = "/usr/local/etc/pricesync.conf"
 INSTALL_HTPASSWD = "/etc/pricesync.htpasswd"
 
 _SCRUB = ("FMP_API_KEY", "FMP_BASE_URL", "PRICESYNC_CONFIG", "PRICESYNC_DB",
@@ -193,16 +195,26 @@ class Stack:
                                "sockets: %s" % why)
         worker_copy(os.path.join(pstest.srcdir, "www"), self.www)
         self._write_conf()
-        for name in ("sync", "sync-status"):
-            self._start_program(name)
+        if self.server == "apache-cgi":
+            # Apache starts the programs itself, as its worker user.
+            self.libexec = os.path.join(self.workdir, "libexec")
+            os.makedirs(self.libexec, exist_ok=True)
+            for name in ("sync", "sync-status"):
+                worker_copy(program(name), os.path.join(self.libexec, name))
+            os.chmod(self.conf, 0o644)
+            os.makedirs(self.db, exist_ok=True)
+            self.give_db_to_worker()
+        else:
+            for name in ("sync", "sync-status"):
+                self._start_program(name)
         self.port = pstest.free_port()
         self.base_url = "http://127.0.0.1:%d" % self.port
         if self.server == "nginx":
             self._start_nginx()
-        elif self.server == "apache":
+        elif self.server in ("apache", "apache-cgi"):
             self._start_apache()
         else:
-            raise ValueError("server must be nginx or apache")
+            raise ValueError("server must be nginx, apache or apache-cgi")
         return self
 
     def stop(self):
@@ -250,6 +262,18 @@ class Stack:
             raise RuntimeError("%s did not start (%s): %s"
                                % (name, r or "timeout", self.error_log_text()[-2000:]))
 
+    def give_db_to_worker(self):
+        """Plain CGI runs as the web server's worker user: it must own
+        the database (call again after the CLI, running as root, made
+        files there)."""
+        if os.geteuid() != 0:
+            return
+        import pwd
+        pw = pwd.getpwnam(WORKER_USER)
+        for root, dirs, files in os.walk(self.db):
+            for n in [root] + [os.path.join(root, f) for f in files]:
+                os.chown(n, pw.pw_uid, pw.pw_gid)
+
     @property
     def sync_pid(self):
         p = self.procs.get("sync")
@@ -293,7 +317,9 @@ class Stack:
         return (text.replace(INSTALL_WWW, self.www)
                 .replace(INSTALL_SYNC_SOCK, self.sock["sync"])
                 .replace(INSTALL_STATUS_SOCK, self.sock["sync-status"])
-                .replace(INSTALL_LISTEN, "127.0.0.1:%d" % self.port))
+                .replace(INSTALL_LISTEN, "127.0.0.1:%d" % self.port)
+                .replace(INSTALL_LIBEXEC, getattr(self, "libexec", INSTALL_LIBEXEC))
+                .replace(INSTALL_CONF, self.conf))
 
     def _nginx_server(self):
         with open(os.path.join(pstest.srcdir, "etc", "nginx-pricesync.conf")) as fh:
@@ -352,7 +378,9 @@ class Stack:
         self._start_server(cmd, os.path.join(d, "logs", "stderr.log"))
 
     def _apache_vhost(self):
-        with open(os.path.join(pstest.srcdir, "etc", "apache-pricesync.conf")) as fh:
+        name = ("apache-pricesync-cgi.conf" if self.server == "apache-cgi"
+                else "apache-pricesync.conf")
+        with open(os.path.join(pstest.srcdir, "etc", name)) as fh:
             snippet = self._subst(fh.read())
         if "/" not in self.prefixes:
             raise ValueError("the Apache stack always serves '/'")
@@ -377,6 +405,8 @@ class Stack:
         mods = ["mpm_event", "authz_core", "authz_host", "auth_basic",
                 "authn_core", "authn_file", "authz_user", "mime", "dir",
                 "alias", "headers", "env", "proxy", "proxy_fcgi"]
+        if self.server == "apache-cgi":
+            mods.append("cgid")
         lines = ["ServerRoot %s" % d, "ServerName 127.0.0.1",
                  "DefaultRuntimeDir %s" % d, "PidFile %s/httpd.pid" % d,
                  "ErrorLog %s/error.log" % d, "LogLevel warn",
@@ -384,10 +414,13 @@ class Stack:
         for m in mods:
             lines.append("LoadModule %s_module %s/mod_%s.so"
                          % (m, APACHE_MODULES, m))
+        if self.server == "apache-cgi":
+            lines.append("ScriptSock %s/cgisock" % d)
         if os.geteuid() == 0:
             lines += ["User " + WORKER_USER, "Group " + WORKER_USER]
+        vhost = self._apache_vhost()
         lines += ["<Directory />", "Require all denied", "</Directory>",
-                  self._apache_vhost()]
+                  vhost]
         conf = os.path.join(d, "httpd.conf")
         with open(conf, "w") as fh:
             fh.write("\n".join(lines) + "\n")
@@ -695,6 +728,44 @@ def check_hangup(st, fake, tag):
         "sync complete") > done_before, 10),
         "%s: the sync program logged the completed sync" % tag)
     pstest.eq(st.procs["sync"].poll(), None, "%s: the sync process lives on" % tag)
+
+
+def check_cgi_hangup(st, fake, tag):
+    """Plain CGI (issue 9, defect 2): Apache kills the CGI process of a
+    client that left (SIGTERM, then SIGKILL); the sync must still run to
+    its end and commit, and leave no progress behind."""
+    before = (status_doc(st) or {}).get("last_synced")
+    fake.control({"delay": 1.5})
+    cs = CurlStream(st.base_url + "/api/sync")
+    try:
+        first = cs.readline(60)
+        pstest.ok(first and '"start"' in first[1], "%s: sync started" % tag)
+        s, _h, doc = jrequest("POST", st.base_url + "/api/sync", timeout=30)
+        pstest.ok(s == 409 and (doc or {}).get("code") == "sync_in_progress",
+                  "%s: a second POST meanwhile gets 409 (%r)" % (tag, s))
+    finally:
+        cs.close()  # hangs up after the first event
+    t0 = time.monotonic()
+
+    def moved():
+        d = status_doc(st) or {}
+        return (d.get("running") is False and d.get("last_synced")
+                and d.get("last_synced") != before and d)
+
+    d = pstest.wait_for(moved, 90)
+    fake.control({"delay": 0})
+    pstest.ok(d, "%s: after the client hung up the sync completed and "
+              "last_synced moved (%r -> %r, %.1f s after)"
+              % (tag, before, (d or {}).get("last_synced"),
+                 time.monotonic() - t0))
+    pstest.eq((d or {}).get("progress"), None,
+              "%s: ... and its progress is cleared" % tag)
+    res = (d or {}).get("last_result") or {}
+    pstest.eq((res.get("updated"), res.get("failed")), (len(SYMS), 0),
+              "%s: ... every symbol updated, none failed" % tag)
+    log = st.error_log_text()
+    if "AH01259" in log or "didn't exit" in log:
+        pstest.diag("%s: Apache did kill the CGI process (AH01259)" % tag)
 
 
 def check_prefix(st, fake, prefix, tag):
