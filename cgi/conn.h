@@ -16,7 +16,8 @@
 #include <stddef.h>
 
 /* How long a peer may take to send the head of its request (FastCGI
- * BEGIN_REQUEST and PARAMS), and how long one write to it may block. */
+ * BEGIN_REQUEST and PARAMS), and how long the writes of one answer may
+ * wait for it in all (web.c) or one write at most (SO_SNDTIMEO). */
 #define CONN_READ_TIMEOUT_MS 5000
 #define CONN_WRITE_TIMEOUT_MS 5000
 /* The most a head may weigh; nginx sends a few KiB. */

@@ -156,6 +156,25 @@ http_query_get(const char *q, const char *name, char *out, size_t n)
 	return 0;
 }
 
+/* ---- the request body ---- */
+
+int
+http_body_size_ok(const char *v, unsigned long long max)
+{
+	unsigned long long n = 0;
+
+	if (!v || !*v)
+		return 1;
+	for (; *v; v++) {
+		if (*v < '0' || *v > '9' || n > (1ULL << 63) / 10)
+			return -1;
+		n = n * 10 + (unsigned long long)(*v - '0');
+	}
+	if (n > 1ULL << 63)
+		return -1;
+	return n <= max;
+}
+
 /* ---- Origin ---- */
 
 /* Splits "host[:port]" or "[v6]:port" (len bytes) into its name and port
@@ -311,6 +330,8 @@ http_reason(int status)
 		return "Method Not Allowed";
 	case 409:
 		return "Conflict";
+	case 413:
+		return "Content Too Large";
 	case 429:
 		return "Too Many Requests";
 	case 503:

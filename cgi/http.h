@@ -65,6 +65,17 @@ const char *http_query_of(const char *query_string, const char *request_uri);
  * does not fit or is badly encoded. out is written only when 1 or -1. */
 int http_query_get(const char *query, const char *name, char *out, size_t n);
 
+/* ---- the request body ---- */
+
+/* The most body the programs take (they read none: this only tells a
+ * mistake or an attack from a client that sends a few bytes). */
+#define HTTP_BODY_MAX 65536
+
+/* What CONTENT_LENGTH (may be NULL) says of a body: 1 when absent, empty
+ * or a decimal number up to max; 0 when a larger number; -1 when not a
+ * decimal number (a sign, blanks, anything else, or past 2^63). */
+int http_body_size_ok(const char *content_length, unsigned long long max);
+
 /* ---- Origin ---- */
 
 /* 1 when a request may change state: no (or an empty) Origin, or one
@@ -87,7 +98,8 @@ int http_etag_matches(const char *if_none_match, const char *etag);
 /* ---- answers ---- */
 
 /* The HTTP status for an error code (SPEC §5): 400, 403, 404, 405, 409,
- * 429, else 500. */
+ * 429, else 500. (A body over HTTP_BODY_MAX is a bad_request answered
+ * 413: see web.c.) */
 int http_status_for(enum ps_code code);
 /* The reason phrase of a status we send; "Internal Server Error" for any
  * other. Never NULL. */

@@ -8,10 +8,10 @@
  *
  * A client that hangs up does not stop the sync: writes fail quietly
  * (SIGPIPE is ignored) and the sync runs on to its end and commits. Nor
- * does one that stops reading: a write that waits longer than the write
- * timeout takes it as gone (web_flush). As plain CGI the sync runs in a
- * detached process of its own (detach.h), out of reach of a web server
- * that kills its CGI when the client leaves.
+ * does one that stops reading or reads slowly: once the writes have
+ * waited the write timeout in all, it is taken as gone (web_flush). As plain
+ * CGI the sync runs in a detached process of its own (detach.h), out of reach
+ * of a web server that kills its CGI when the client leaves.
  */
 #include <signal.h>
 #include <stdio.h>

@@ -205,27 +205,43 @@ web_write(struct web_req *r, const void *p, size_t n)
 	return r->gone ? -1 : 0;
 }
 
+static long
+ms_now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000L + t.tv_nsec / 1000000;
+}
+
 int
 web_flush(struct web_req *r)
 {
+	long t0, budget = CONN_WRITE_TIMEOUT_MS - r->waited_ms;
+
 	if (r->gone)
 		return -1;
-	/* A reader that takes more than the write timeout to make room is
-	 * taken as gone: a sync must not go at its reader's pace. */
-	if (r->fcgi) {
-		if (!writable(r->fd, CONN_WRITE_TIMEOUT_MS) ||
+	/* The time writes wait for the reader counts against one budget
+	 * for the whole answer: a reader that takes a little time, often,
+	 * would otherwise set the sync's pace as surely as one that stops. */
+	t0 = ms_now();
+	if (budget <= 0)
+		client_gone(r);
+	else if (r->fcgi) {
+		if (!writable(r->fd, (int)budget) ||
 		    FCGX_FFlush(((FCGX_Request *)r->fcgi)->out) < 0)
 			client_gone(r);
 	} else {
-		if (write_within(r->fd, r->out.data, r->out.len,
-		                 CONN_WRITE_TIMEOUT_MS) < 0)
+		if (write_within(r->fd, r->out.data, r->out.len, (int)budget) <
+		    0)
 			client_gone(r);
 		ps_buf_reset(&r->out);
 	}
+	r->waited_ms += ms_now() - t0;
 	if (r->gone)
 		web_log(r->prog,
-		        "the client is gone or did not read for "
-		        "%d s: the rest of the answer is dropped",
+		        "the client is gone, or kept the answer waiting %d s "
+		        "in all: the rest of it is dropped",
 		        CONN_WRITE_TIMEOUT_MS / 1000);
 	return r->gone ? -1 : 0;
 }
@@ -271,22 +287,36 @@ buf_free:
 	ps_buf_free(&h);
 }
 
-void
-web_error(struct web_req *r, const struct ps_err *err, const char *headers)
+/* The JSON error answer for err, with status (0: the code's). */
+static void
+error_answer_h(struct web_req *r, int status, const struct ps_err *err,
+               const char *headers)
 {
 	static const char oom[] = "{\"type\":\"error\",\"code\":"
 	                          "\"out_of_memory\",\"message\":"
 	                          "\"out of memory\"}\n";
 	struct ps_buf h = {0}, b = {0};
-	int status;
+	int st;
 
-	if (http_error_answer(err, headers, &status, &h, &b) < 0)
+	if (http_error_answer(err, headers, &st, &h, &b) < 0)
 		send_body(r, 500, "Content-Type: application/json\r\n", oom,
 		          sizeof(oom) - 1);
 	else
-		send_body(r, status, h.data, b.data, b.len);
+		send_body(r, status ? status : st, h.data, b.data, b.len);
 	ps_buf_free(&h);
 	ps_buf_free(&b);
+}
+
+static void
+error_answer(struct web_req *r, int status, const struct ps_err *err)
+{
+	error_answer_h(r, status, err, NULL);
+}
+
+void
+web_error(struct web_req *r, const struct ps_err *err, const char *headers)
+{
+	error_answer_h(r, 0, err, headers);
 }
 
 void
@@ -388,13 +418,23 @@ serve(const struct web_app *app, void *fcgi, int fd)
 {
 	struct web_req r = {0};
 	struct ps_err err = {0};
+	int body;
 
 	r.prog = app->name;
 	r.fcgi = fcgi;
 	r.fd = fd;
-	if (http_path_parse(&r.path, web_param(&r, "REQUEST_URI"),
-	                    web_param(&r, "SCRIPT_NAME"),
-	                    web_param(&r, "PATH_INFO"), &err) < 0)
+	body = http_body_size_ok(web_param(&r, "CONTENT_LENGTH"),
+	                         HTTP_BODY_MAX);
+	if (body <= 0) {
+		ps_err_set(&err, PS_EBAD_REQUEST,
+		           body < 0 ? "CONTENT_LENGTH is not a length"
+		                    : "the request body is over %d bytes; "
+		                      "this API takes none",
+		           HTTP_BODY_MAX);
+		error_answer(&r, body < 0 ? 400 : 413, &err);
+	} else if (http_path_parse(&r.path, web_param(&r, "REQUEST_URI"),
+	                           web_param(&r, "SCRIPT_NAME"),
+	                           web_param(&r, "PATH_INFO"), &err) < 0)
 		web_error(&r, &err, NULL);
 	else
 		app->handle(&r, app->arg);

@@ -30,6 +30,7 @@ struct web_req {
 	void *fcgi;        /* FCGX_Request *, or NULL in plain CGI */
 	int fd;            /* where the answer goes: the connection, or 1 */
 	struct ps_buf out; /* plain CGI: what web_flush will write to fd */
+	long waited_ms;    /* spent by flushes waiting for the reader */
 	int gone;          /* a write failed: the client left; drop output */
 	int started;       /* the headers were sent */
 	struct http_path path; /* REQUEST_URI's path, in decoded segments */
@@ -56,9 +57,9 @@ struct web_app {
 
 /* Runs the program: FastCGI when stdin is a listening socket (until
  * SIGTERM, SIGINT or SIGUSR1, after the requests in hand), else one plain
- * CGI request. A write that cannot go out within CONN_WRITE_TIMEOUT_MS
- * takes the client as gone (web_flush). Returns the exit status for
- * main. */
+ * CGI request. Once an answer's flushes have waited CONN_WRITE_TIMEOUT_MS
+ * in all for the reader, the client is taken as gone (web_flush).
+ * Returns the exit status for main. */
 int web_run(const struct web_app *app);
 
 /* The config and the store, opened once per process and shared by the
@@ -99,7 +100,8 @@ int web_begin(struct web_req *r, int status, const char *headers);
 /* Body bytes; once a write fails the client is taken as gone and the rest
  * is dropped, so a handler may go on with its work. */
 int web_write(struct web_req *r, const void *p, size_t n);
-/* Sends what is buffered now (one FastCGI record). */
+/* Sends what is buffered now (one FastCGI record). Waits for a slow
+ * reader only while the answer's write budget lasts (see web_run). */
 int web_flush(struct web_req *r);
 
 /* Answers err as {"type":"error","code":..,"message":..} with

@@ -183,6 +183,24 @@ test_query(void)
 }
 
 static void
+test_body(void)
+{
+	tap_int(http_body_size_ok(NULL, 10), 1, "body: no CONTENT_LENGTH");
+	tap_int(http_body_size_ok("", 10), 1, "body: an empty one");
+	tap_int(http_body_size_ok("0", 10), 1, "body: 0");
+	tap_int(http_body_size_ok("10", 10), 1, "body: the most");
+	tap_int(http_body_size_ok("11", 10), 0, "body: one more");
+	tap_int(http_body_size_ok("99999999999999999999", 10), -1,
+	        "body: past 2^63 is not a length");
+	tap_int(http_body_size_ok("9223372036854775808", 10), 0,
+	        "body: 2^63 is one");
+	tap_int(http_body_size_ok("-1", 10), -1, "body: a sign");
+	tap_int(http_body_size_ok(" 1", 10), -1, "body: a blank");
+	tap_int(http_body_size_ok("1x", 10), -1, "body: a letter");
+	tap_str(http_reason(413), "Content Too Large", "reason: 413");
+}
+
+static void
 test_origin(void)
 {
 	tap_ok(http_origin_ok(NULL, "h"), "origin: none is fine (curl)");
@@ -362,6 +380,7 @@ main(void)
 	test_path();
 	test_decode();
 	test_query();
+	test_body();
 	test_origin();
 	test_etag();
 	test_answers();

@@ -144,8 +144,11 @@ def _blocks(text, start_re):
 
 class Stack:
     def __init__(self, workdir, fake_url, server="nginx", prefixes=("/",),
-                 key=None, conf_extra=None, timeout=30, htpasswd=None):
+                 key=None, conf_extra=None, timeout=30, htpasswd=None,
+                 listen_opts=None):
         self.workdir = os.path.abspath(str(workdir))
+        # extra parameters of nginx's listen directive ("sndbuf=4k")
+        self.listen_opts = listen_opts
         self.fake_url = fake_url
         self.server = server
         self.prefixes = tuple(prefixes)
@@ -324,6 +327,12 @@ class Stack:
     def _nginx_server(self):
         with open(os.path.join(pstest.srcdir, "etc", "nginx-pricesync.conf")) as fh:
             snippet = self._subst(fh.read())
+        if self.listen_opts:
+            listen = "listen 127.0.0.1:%d" % self.port
+            if listen + ";" not in snippet:
+                raise RuntimeError("no %r in the nginx snippet" % listen)
+            snippet = snippet.replace(listen + ";", "%s %s;"
+                                      % (listen, self.listen_opts))
         if self.prefixes == ("/",):
             return snippet
         server = _blocks(snippet, r"^\s*server\s*\{")[0]
