@@ -229,12 +229,14 @@ EPOCH_ORDINAL = datetime.date(1970, 1, 1).toordinal()
 def eod_close(sym, date, base):
     """The close of sym on date ("YYYY-MM-DD"), around base (the symbol's
     quote price): deterministic, > 0, 2 decimals (forex 5); every tenth day
-    (days since 1970 % 10 == 3) a whole number, returned as an int."""
+    (days since 1970 % 10 == 3) a whole number, returned as an int, as FMP
+    prints some closes ("low": 127) -- not for a pair, where a rate of 0.79
+    rounded to 1 would move every USD holding by a quarter that day."""
     day = datetime.date(int(date[:4]), int(date[5:7]),
                         int(date[8:10])).toordinal() - EPOCH_ORDINAL
     wiggle = ((h(sym + "@" + date) % 2001) - 1000) / 20000.0
     c = base * (1 + wiggle)
-    if day % 10 == 3:
+    if day % 10 == 3 and not is_pair(sym):
         return max(1, int(round(c)))
     return round(c, 5 if is_pair(sym) else 2)
 
