@@ -391,7 +391,7 @@ class Loop:
         before = read_store(self.w.db)
         runner.restart()
         out = runner.start()
-        wait = random.uniform(0, self.duration * 1.2)
+        wait = random.uniform(0, self.duration)
         buf, ended = drain(out, time.monotonic() + wait, b"")
         evs = events_in(buf)
         nprog = sum(1 for e in evs if e.get("type") == "progress")
