@@ -365,30 +365,15 @@ finish_series(struct bf *b, size_t si)
 static int
 fatal_verdict(struct bf *b, const struct ps_fetch_res *res)
 {
-	char msg[400];
+	struct ps_err e;
 
-	switch (res->verdict) {
-	case PS_FMP_AUTH:
-		snprintf(msg, sizeof(msg),
-		         "FMP rejected the API key: check fmp_api_key (%s)",
-		         res->error);
-		return stop(b, PS_EUPSTREAM_AUTH, msg);
-	case PS_FMP_QUOTA:
-		snprintf(msg, sizeof(msg),
-		         "FMP's request quota for this key is spent: %s",
-		         res->error);
-		return stop(b, PS_EUPSTREAM_QUOTA, msg);
-	case PS_FMP_LEGACY:
-		return stop(b, PS_EUPSTREAM_PLAN,
-		            "this key cannot use the v3 API: set fmp_api = "
-		            "stable");
-	case PS_FMP_RESTRICTED:
+	if (res->verdict == PS_FMP_RESTRICTED)
 		return stop(b, PS_EUPSTREAM_PLAN,
 		            "FMP refused end-of-day history for this key's "
 		            "plan: check the key's subscription");
-	default:
+	if (!ps_fmp_verdict_fatal(res->verdict, res->error, &e))
 		return 0;
-	}
+	return stop(b, e.code, e.msg);
 }
 
 static int

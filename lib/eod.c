@@ -5,7 +5,6 @@
  * error; dates outside years 1..9999 are skipped.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "buf.h"
 #include "eod.h"
+#include "fmp.h"
 #include "isotime.h"
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
@@ -132,36 +132,16 @@ free_buf:
 
 /* ---- the body ---- */
 
-/* A JSON number, or a string holding one; NaN for anything else. */
-static double
-num(const cJSON *item)
-{
-	double d = NAN;
-
-	if (cJSON_IsNumber(item)) {
-		d = item->valuedouble;
-	} else if (cJSON_IsString(item) && item->valuestring != NULL) {
-		const char *s = item->valuestring;
-		char *end;
-
-		errno = 0;
-		d = strtod(s, &end);
-		if (end == s || *end != '\0' || errno == ERANGE)
-			d = NAN;
-	}
-	return isfinite(d) ? d : NAN;
-}
-
 /* The close of a row: `price` (stable light), else `close` (stable full,
  * v3); never adjClose, which means different things per path. */
 static double
 row_close(const cJSON *row)
 {
 	const cJSON *p = cJSON_GetObjectItemCaseSensitive(row, "price");
-	double d = num(p);
+	double d = ps_fmp_num(p);
 
 	if (isnan(d))
-		d = num(cJSON_GetObjectItemCaseSensitive(row, "close"));
+		d = ps_fmp_num(cJSON_GetObjectItemCaseSensitive(row, "close"));
 	return d > 0 ? d : NAN;
 }
 

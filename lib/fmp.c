@@ -216,6 +216,31 @@ free_msg:
 	return v;
 }
 
+int
+ps_fmp_verdict_fatal(enum ps_fmp_verdict v, const char *detail,
+                     struct ps_err *err)
+{
+	switch (v) {
+	case PS_FMP_AUTH:
+		ps_err_set(err, PS_EUPSTREAM_AUTH,
+		           "FMP rejected the API key: check fmp_api_key (%s)",
+		           detail);
+		return 1;
+	case PS_FMP_QUOTA:
+		ps_err_set(err, PS_EUPSTREAM_QUOTA,
+		           "FMP's request quota for this key is spent: %s",
+		           detail);
+		return 1;
+	case PS_FMP_LEGACY:
+		ps_err_set(err, PS_EUPSTREAM_PLAN,
+		           "this key cannot use the v3 API: set fmp_api = "
+		           "stable");
+		return 1;
+	default:
+		return 0;
+	}
+}
+
 /* ---- URLs ---- */
 
 /* Appends s percent-encoded: only [A-Za-z0-9.-] stay as they are (plus
@@ -354,10 +379,8 @@ free_buf:
 
 /* ---- reading bodies ---- */
 
-/* A number that may be a JSON number, a string holding one (older
- * answers), or null/absent (unknown: NaN). Infinities are unknown too. */
-static double
-json_num(const cJSON *item)
+double
+ps_fmp_num(const cJSON *item)
 {
 	double d = NAN;
 
@@ -411,7 +434,7 @@ copy_str(char *out, size_t size, const cJSON *item)
 static int64_t
 json_time(const cJSON *item)
 {
-	double d = json_num(item);
+	double d = ps_fmp_num(item);
 
 	/* Seconds since 1970 (fmp-api.md §7); nonsense is "unknown". */
 	if (isnan(d) || d <= 0 || d > 1e12)
@@ -443,7 +466,7 @@ cmp_key_rec(const void *key, const void *elem)
 static int
 fill_rec(struct ps_symrec *r, const cJSON *row)
 {
-	double price = json_num(field(row, "price"));
+	double price = ps_fmp_num(field(row, "price"));
 	const cJSON *pct;
 
 	if (isnan(price) || price <= 0) {
@@ -455,11 +478,11 @@ fill_rec(struct ps_symrec *r, const cJSON *row)
 	if (pct == NULL || cJSON_IsNull(pct))
 		pct = field(row, "changesPercentage"); /* v3 */
 	r->price = price;
-	r->change = json_num(field(row, "change"));
-	r->change_percent = json_num(pct);
-	r->day_low = json_num(field(row, "dayLow"));
-	r->day_high = json_num(field(row, "dayHigh"));
-	r->volume = json_num(field(row, "volume"));
+	r->change = ps_fmp_num(field(row, "change"));
+	r->change_percent = ps_fmp_num(pct);
+	r->day_low = ps_fmp_num(field(row, "dayLow"));
+	r->day_high = ps_fmp_num(field(row, "dayHigh"));
+	r->volume = ps_fmp_num(field(row, "volume"));
 	copy_str(r->name, sizeof(r->name), field(row, "name"));
 	copy_str(r->exchange, sizeof(r->exchange), field(row, "exchange"));
 	r->quote_time = json_time(field(row, "timestamp"));
@@ -572,7 +595,7 @@ ps_fmp_parse_fx(const char *body, size_t len, enum ps_api api, double *rate,
 		return ps_err_set(err, PS_EUPSTREAM,
 		                  "no fx rate in FMP's answer (empty)");
 	}
-	d = json_num(field(obj, name));
+	d = ps_fmp_num(field(obj, name));
 	cJSON_Delete(root);
 	if (isnan(d) || d <= 0)
 		return ps_err_set(err, PS_EUPSTREAM,

@@ -30,6 +30,17 @@ enum ps_fmp_verdict {
 enum ps_fmp_verdict ps_fmp_classify(long status, const char *body, size_t len,
                                     char *why, size_t whylen);
 
+/* The verdicts no other request can get past (§8): for PS_FMP_AUTH,
+ * PS_FMP_QUOTA and PS_FMP_LEGACY, 1 with err set to the code and a message
+ * (detail: what FMP said, as ps_fmp_classify's why); 0 for any other. */
+int ps_fmp_verdict_fatal(enum ps_fmp_verdict v, const char *detail,
+                         struct ps_err *err);
+
+/* A number in an FMP body: a JSON number, or a string holding one (older
+ * answers); NaN for null, absent, anything else, or an infinity. */
+struct cJSON;
+double ps_fmp_num(const struct cJSON *item);
+
 /* URLs, malloc'd (caller frees), with the key (if any) as apikey=. Symbols
  * are percent-encoded. NULL when out of memory. */
 char *ps_fmp_url_batch(const struct ps_conf *c, const char *const *symbols,

@@ -397,26 +397,11 @@ fail_symbols(struct run *r, size_t first, size_t count, const char *why)
 static int
 fatal_verdict(struct run *r, const struct ps_fetch_res *res)
 {
-	char msg[400];
+	struct ps_err e;
 
-	switch (res->verdict) {
-	case PS_FMP_AUTH:
-		snprintf(msg, sizeof(msg),
-		         "FMP rejected the API key: check fmp_api_key (%s)",
-		         res->error);
-		return stop(r, PS_EUPSTREAM_AUTH, msg);
-	case PS_FMP_QUOTA:
-		snprintf(msg, sizeof(msg),
-		         "FMP's request quota for this key is spent: %s",
-		         res->error);
-		return stop(r, PS_EUPSTREAM_QUOTA, msg);
-	case PS_FMP_LEGACY:
-		return stop(r, PS_EUPSTREAM_PLAN,
-		            "this key cannot use the v3 API: set fmp_api = "
-		            "stable");
-	default:
+	if (!ps_fmp_verdict_fatal(res->verdict, res->error, &e))
 		return 0;
-	}
+	return stop(r, e.code, e.msg);
 }
 
 static int
