@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""t-valgrind: the CLI and the C unit tests under valgrind; any error fails.
+"""t-valgrind: the CLI, the C unit tests and the FastCGI programs (under
+spawn-fcgi, and as plain CGI) under valgrind; any error fails.
 
 Runs `pricesync sync --json` against the fake (60 symbols, with a retried
 503, a malformed batch, a truncated batch, a dropped symbol, a row without
@@ -111,6 +112,100 @@ def test_unit():
             T.diag("%s exits %d (its own test failures)" % (os.path.basename(b), rc))
 
 
+def vg_log_ok(logs, name):
+    """No report in valgrind's --log-file files (one per process)."""
+    reports = []
+    for path in logs:
+        with open(path, errors="replace") as fh:
+            reports += vg_reports(fh.read())
+    r = T.ok(logs and not reports, "%s (%d valgrind logs)" % (name, len(logs)))
+    for ln in reports[:60]:
+        T.diag(ln)
+    return r
+
+
+def test_fcgi():
+    """the two FastCGI programs under valgrind, in both modes"""
+    import glob as g
+    import socket
+    import webserv as W
+    if not os.access(W.SPAWN, os.X_OK):
+        T.skip_missing("spawn-fcgi is not installed")
+    with T.Fake() as f, T.Workdir(f) as w:
+        w.write_conf(batch_size=2, concurrency=2, min_interval_s=0)
+        rc, _o, err = w.import_symbols(T.syms("F", 5) + ["NOSUCH1"])
+        T.eq(rc, 0, "fcgi: symbols imported")
+        wrap = ([shutil.which("valgrind")] + VG[1:] +
+                ["--log-file=" + os.path.join(w.path, "vg-%p.log")])
+        st = W.Program(w.env, w.path, "sync-status", wrap=wrap, timeout=120)
+        sy = W.Program(w.env, w.path, "sync", wrap=wrap, timeout=120)
+        try:
+            s, h, b = sy.call("POST", "/api/sync", timeout=300)
+            evs = T.parse_ndjson(b.decode(errors="replace"))
+            T.ok(s == 200 and T.terminal(evs).get("type") == "complete",
+                 "fcgi: POST sync streams a complete sync")
+            f.control({"delay": 1.0})
+            peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            peer.connect(sy.sock)
+            peer.sendall(b"\x01")  # dropped after the read timeout
+            first = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            first.connect(sy.sock)
+            first.sendall(W.fcgi_head(W.cgi_params("POST", "/api/sync"))
+                          + W.fcgi_record(W.FCGI_STDIN, 1))
+            first.recv(1)  # the stream began: a sync holds the lock
+            s, _h, b = sy.call("POST", "/api/sync", timeout=120)
+            T.eq(s, 409, "fcgi: a second POST meanwhile gets 409")
+            first.close()  # the client leaves; the sync goes on
+            f.control({"delay": 0})
+            etag = None
+            for method, uri, want, extra in (
+                    ("GET", "/api/sync/status", 200, {}),
+                    ("GET", "/api/prices", 200, {}),
+                    ("GET", "/api/prices/F000/history?limit=5", 200, {}),
+                    ("HEAD", "/api/prices", 200, {}),
+                    ("GET", "/api/prices/NOPE/history", 404, {}),
+                    ("GET", "/api/prices/F000/history?from=%zz", 400, {}),
+                    ("GET", "/api/a%00b", 400, {}),
+                    ("POST", "/api/prices", 405, {}),
+                    ("GET", "/api/metrics", 200, {}),
+                    ("GET", "/api/nothing", 404, {})):
+                s, h, _b = st.call(method, uri, **extra)
+                T.eq(s, want, "fcgi: %s %s -> %d" % (method, uri, want))
+                if uri == "/api/prices" and method == "GET":
+                    etag = h.get("etag")
+            s, _h, _b = st.call("GET", "/api/prices",
+                                HTTP_IF_NONE_MATCH=etag or "x")
+            T.eq(s, 304, "fcgi: If-None-Match -> 304")
+            T.ok(T.wait_for(lambda: "dropped a connection" in sy.log_text(),
+                            30), "fcgi: the one-byte peer was dropped")
+            peer.close()
+            T.ok(T.wait_for(lambda: sy.log_text().count("sync complete") >= 2,
+                            120), "fcgi: the left client's sync completed")
+            for prog in (st, sy):
+                rc, dt = prog.term(120)
+                T.eq(rc, 0, "fcgi: %s exits 0 on SIGTERM under valgrind "
+                     "(99 would be a valgrind error)" % prog.name)
+        finally:
+            st.stop()
+            sy.stop()
+        # Plain CGI: sync detaches (a fork valgrind follows), status not.
+        for prog, method, uri in (("sync-status", "GET", "/api/prices"),
+                                  ("sync", "POST", "/api/sync")):
+            env = dict(w.env)
+            env.update(W.cgi_params(method, uri))
+            p = subprocess.run(wrap + [W.program(prog)], env=env,
+                               stdin=subprocess.DEVNULL, capture_output=True,
+                               timeout=600)
+            s = W.parse_cgi(p.stdout)[0]
+            T.ok(p.returncode == 0 and s == 200,
+                 "cgi: %s %s under valgrind (exit %d, status %d)"
+                 % (method, uri, p.returncode, s))
+        # The detached sync's valgrind wrote its report before its exit
+        # closed the pipe that the relay waited on.
+        vg_log_ok(sorted(g.glob(os.path.join(w.path, "vg-*.log"))),
+                  "fcgi and cgi: no valgrind report")
+
+
 def main():
     if not shutil.which("valgrind"):
         T.skip_missing("valgrind not found")
@@ -120,6 +215,7 @@ def main():
     os.environ["PS_WRAPPER"] = " ".join(VG)
     T.scenario(test_cli)
     T.scenario(test_unit)
+    T.scenario(test_fcgi)
     return T.done()
 
 
