@@ -165,7 +165,7 @@ def check_simultaneous_posts(st, fake, rounds=5):
 
 def check_status_storm(st, fake, n=200):
     """n status requests, 8 at a time, while a sync runs: none 5xx."""
-    fake.control({"delay": 0.5})
+    fake.control({"delay": 3.0})  # 6 batches, 4 at a time: some 6 s
     cs = W.CurlStream(st.base_url + "/api/sync")
     try:
         first = cs.readline(30)
@@ -307,7 +307,10 @@ def check_slow_reader(st):
     s.sendall(b"POST /api/sync HTTP/1.1\r\nHost: 127.0.0.1\r\n"
               b"Content-Length: 0\r\n\r\n")
     t0 = time.monotonic()
-    limit = fast + WRITE_BOUND + 20
+    # Slack for a loaded machine; a sync held at the reader's pace (the
+    # old code) needs minutes.
+    slack = 15
+    limit = fast + WRITE_BOUND + 2 * slack
     got = b""
     done = gave_up = None
     trace = []
@@ -336,7 +339,7 @@ def check_slow_reader(st):
         s.close()
     ok(b"200" in got.split(b"\r\n", 1)[0],
        "slow: the slow reader's sync started (%r)" % got[:40])
-    ok(done is not None and done <= fast + WRITE_BOUND + 10,
+    ok(done is not None and done <= fast + WRITE_BOUND + slack,
        "slow: the sync completed at the upstream's pace, not the reader's "
        "(%s s; %.1f s read at full speed; %d bytes of %d lines read)"
        % ("%.1f" % done if done else "not within %.0f" % limit, fast,
