@@ -118,6 +118,9 @@ web_query(const struct web_req *r, const char *name, char *out, size_t n)
 
 /* ---- writing ---- */
 
+/* Less than libfcgi's 8 KiB output buffer: a piece never flushes it. */
+#define WEB_FCGI_PIECE 4096
+
 /* The client is taken as gone: nothing more is written, and the
  * connection is cut now, so that neither libfcgi's closing records nor
  * a relay can wait on it. fd is replaced, not closed, in plain CGI: a
@@ -191,12 +194,24 @@ web_write(struct web_req *r, const void *p, size_t n)
 		return -1;
 	if (r->fcgi) {
 		FCGX_Stream *out = ((FCGX_Request *)r->fcgi)->out;
+		const char *c = p;
 
-		/* A write that fills libfcgi's buffer flushes it: bounded by
-		 * the connection's SO_SNDTIMEO (conn.c). */
-		if (FCGX_PutStr(p, (int)n, out) != (int)n ||
-		    FCGX_GetError(out) != 0)
-			client_gone(r);
+		/* A big write goes in pieces smaller than libfcgi's buffer,
+		 * each flushed, so that it goes out through web_flush and its
+		 * budget, not through libfcgi's own unbounded flushes. */
+		if (n > WEB_FCGI_PIECE)
+			web_flush(r);
+		while (n > 0 && !r->gone) {
+			size_t k = n < WEB_FCGI_PIECE ? n : WEB_FCGI_PIECE;
+
+			if (FCGX_PutStr(c, (int)k, out) != (int)k ||
+			    FCGX_GetError(out) != 0)
+				client_gone(r);
+			c += k;
+			n -= k;
+			if (k == WEB_FCGI_PIECE)
+				web_flush(r);
+		}
 	} else if (ps_buf_append(&r->out, p, n) < 0) {
 		client_gone(r);
 	} else if (r->out.len >= WEB_CGI_BUF) {

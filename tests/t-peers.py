@@ -9,7 +9,9 @@ spawn-fcgi) must:
   timeout (5 s), even one that keeps sending a byte at a time;
 - exit within 2 s of SIGTERM whatever peers do: one silent and connected,
   one that sent one byte and went silent, one that connected and closed
-  at once."""
+  at once;
+- (sync-status) give up on a peer that asks for a big document and reads
+  none of it once the write budget (5 s) is spent (defect 11's bound)."""
 
 import os
 import socket
@@ -137,6 +139,36 @@ def term_despite_peers(w, name, how):
         prog.stop()
 
 
+def slow_reader_status(w):
+    """A peer that asks for a big document and never reads it holds a
+    sync-status worker for the write budget (5 s), not for ever."""
+    a = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    rc, _o, err = w.import_symbols(["P" + a[i // 676 % 26] + a[i // 26 % 26]
+                                    + a[i % 26] for i in range(2000)])
+    eq(rc, 0, "slow reader: 2000 symbols imported")
+    prog = W.Program(w.env, w.path, "sync-status")
+    try:
+        s = peer(prog.sock, W.fcgi_head(W.cgi_params("GET", "/api/prices"))
+                 + W.fcgi_record(W.FCGI_STDIN, 1))
+        t0 = time.monotonic()
+        gave_up = pstest.wait_for(
+            lambda: "kept the answer waiting" in prog.log_text(),
+            READ_TIMEOUT + 2 * SLACK)
+        dt = time.monotonic() - t0
+        ok(gave_up and dt < 5.0 + SLACK,
+           "slow reader: sync-status gives up on a peer that reads none of "
+           "/api/prices after the write budget (%.1f s)" % dt)
+        st, dt = timed_call(prog)
+        ok(st == 200 and dt < 1.0, "slow reader: and answers others "
+           "(%s in %.3f s)" % (st, dt))
+        s.close()
+        rc, dt = prog.term(10)
+        ok(rc == 0 and dt < 2.0, "slow reader: then exits 0 within 2 s of "
+           "SIGTERM (%.2f s)" % dt)
+    finally:
+        prog.stop()
+
+
 def main():
     if not W.have_programs():
         pstest.skip_missing("cgi/sync and cgi/sync-status are not built")
@@ -152,6 +184,7 @@ def main():
                 prog.stop()
             term_despite_peers(w, name, "closed")
             term_despite_peers(w, name, "silent")
+        slow_reader_status(w)
     return pstest.done()
 
 
