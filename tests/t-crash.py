@@ -280,10 +280,14 @@ class Loop:
         self.hist = {s: set() for s in self.syms}  # quote times expected
         self.used_times = set()
         self.duration = 1.0
+        self.shown = {}
 
     def finding(self, kind, rnd, msg):
         self.found[kind] += 1
-        T.diag("round %d (%s): %s: %s" % (rnd, self.kindname, kind, msg))
+        self.shown[rnd] = self.shown.get(rnd, 0) + 1
+        if self.shown[rnd] <= 8:
+            T.diag("round %d (%s): %s: %s" % (rnd, self.kindname, kind,
+                                              msg[:300]))
 
     def check_store(self, rnd, before, snap, after, t_new, nprog, st):
         """Everything but 'next failed'; returns the set of symbols
@@ -382,6 +386,10 @@ class Loop:
             self.hist[s].add(t)
 
     def round(self, rnd):
+        # Another test's cleanup of /tmp is no finding of ours: stop.
+        if not os.path.isfile(self.w.conf):
+            T.bail("round %d: %s was removed from outside the test" %
+                   (rnd, self.w.path))
         runner = self.runners[rnd % len(self.runners)]
         self.kindname = runner.kind
         self.per_kind[runner.kind] = self.per_kind.get(runner.kind, 0) + 1
@@ -403,6 +411,9 @@ class Loop:
         self.used_times.add(t_kill)
         rc, st, _err = self.w.json("status")
         after = read_store(self.w.db)
+        if not os.path.isfile(self.w.conf):
+            T.bail("round %d: %s was removed from outside the test" %
+                   (rnd, self.w.path))
         updated = self.check_store(rnd, before, snap, after, t_kill, nprog,
                                    st if rc == 0 else None)
         if updated is None:
