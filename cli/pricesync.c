@@ -431,9 +431,12 @@ print_csv(const char *json)
 	cJSON_ArrayForEach(p, cJSON_GetObjectItem(doc, "points"))
 	{
 		const cJSON *price = cJSON_GetObjectItem(p, "price");
+		char num[PS_DOUBLE_LEN];
 
-		printf("%s,%.17g\n", jstr(p, "time"),
-		       cJSON_IsNumber(price) ? price->valuedouble : NAN);
+		printf("%s,%s\n", jstr(p, "time"),
+		       ps_fmt_double(num, cJSON_IsNumber(price)
+		                                  ? price->valuedouble
+		                                  : NAN));
 	}
 	cJSON_Delete(doc);
 	return fflush(stdout) == 0 ? 0 : EX_FAIL;

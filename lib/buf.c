@@ -106,3 +106,17 @@ ps_buf_take(struct ps_buf *b)
 	b->cap = 0;
 	return p;
 }
+
+char *
+ps_fmt_double(char *out, double d)
+{
+	int prec;
+
+	for (prec = 15; prec < 17; prec++) {
+		snprintf(out, PS_DOUBLE_LEN, "%.*g", prec, d);
+		if (strtod(out, NULL) == d)
+			return out;
+	}
+	snprintf(out, PS_DOUBLE_LEN, "%.17g", d);
+	return out;
+}

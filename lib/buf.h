@@ -23,6 +23,12 @@ int ps_buf_printf(struct ps_buf *b, const char *fmt, ...)
 void ps_buf_reset(struct ps_buf *b);
 /* Frees data and zeroes the struct; safe twice. */
 void ps_buf_free(struct ps_buf *b);
+/* The shortest text that reads back (strtod) as exactly d, as cJSON prints
+ * numbers: "457.64", not %.17g's "457.63999999999999". out needs
+ * PS_DOUBLE_LEN bytes; returns out. */
+#define PS_DOUBLE_LEN 32
+char *ps_fmt_double(char *out, double d);
+
 /* Hands data to the caller (who frees it with free()) and zeroes the struct;
  * returns an allocated "" for an empty buffer, or NULL when out of memory. */
 char *ps_buf_take(struct ps_buf *b);

@@ -67,14 +67,16 @@ family(struct ps_buf *b, const char *name, const char *type, const char *help)
 static int
 sample(struct ps_buf *b, const char *name, const char *labels, double v)
 {
+	char num[PS_DOUBLE_LEN];
+
 	if (!isfinite(v))
 		return 0;
 	if (v == floor(v) && fabs(v) < 1e15)
 		return ps_buf_printf(b, "%s%s%s%s %.0f\n", name,
 		                     *labels ? "{" : "", labels,
 		                     *labels ? "}" : "", v);
-	return ps_buf_printf(b, "%s%s%s%s %.17g\n", name, *labels ? "{" : "",
-	                     labels, *labels ? "}" : "", v);
+	return ps_buf_printf(b, "%s%s%s%s %s\n", name, *labels ? "{" : "",
+	                     labels, *labels ? "}" : "", ps_fmt_double(num, v));
 }
 
 static int

@@ -136,10 +136,31 @@ test_err(void)
 	ps_err_clear(NULL);
 }
 
+static void
+test_fmt_double(void)
+{
+	static const double cases[] = {457.64,    0.7891,        3937.96492,
+	                               0.1 + 0.2, 1e-300,        -2.5,
+	                               1e21,      123456789.125, 5e-324};
+	char out[PS_DOUBLE_LEN];
+	size_t i;
+
+	tap_str(ps_fmt_double(out, 457.64), "457.64",
+	        "457.64 prints as written, not as %.17g would");
+	tap_str(ps_fmt_double(out, 0.78910000000000002), "0.7891",
+	        "0.7891 is shortest");
+	tap_str(ps_fmt_double(out, 0.1 + 0.2), "0.30000000000000004",
+	        "0.1 + 0.2 needs its 17 digits");
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		tap_ok(strtod(ps_fmt_double(out, cases[i]), NULL) == cases[i],
+		       "%s reads back exactly", out);
+}
+
 int
 main(void)
 {
 	test_append();
+	test_fmt_double();
 	test_printf_take();
 	test_overflow();
 	test_err();

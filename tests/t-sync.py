@@ -154,6 +154,10 @@ def test_history():
         T.eq(rc, 0, "history --csv exits 0")
         T.eq(lines[:1], ["time,price"], "csv header")
         T.eq(len(lines), 2, "csv: one point")
+        if len(lines) == 2 and pts:
+            # The same digits as the JSON: shortest round trip, not %.17g.
+            T.eq(lines[1].split(",")[1], repr(float(pts[0].get("price"))),
+                 "csv price printed as the JSON prints it")
 
         f.control({"quote_time": 1762549202 + 86400, "prices": {"AAPL": 300.5}})
         rc, ev, err = w.sync()
