@@ -26,6 +26,7 @@
 #include "isotime.h"
 #include "lock.h"
 #include "symbol.h"
+#include "utf8.h"
 
 /* Five years, the most one request asks for (fmp-api.md §9: far below
  * the 5,000-row cap, and what FMP's v3 documentation asked for). */
@@ -81,19 +82,6 @@ struct bf {
 	int stopped;
 	struct ps_err stop;
 };
-
-/* Copies src into dst[size], cut to fit: a cut message still says what
- * happened. */
-static void
-set_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 static int
 stop(struct bf *b, enum ps_code code, const char *msg)
@@ -234,9 +222,10 @@ note_pair(struct bf *b, const struct series *sr)
 	}
 	if (b->fx_error[0] != '\0')
 		return;
-	set_str(b->fx_error, sizeof(b->fx_error), sr->name);
-	set_str(b->fx_error + k, sizeof(b->fx_error) - k, ": ");
-	set_str(b->fx_error + k + 2, sizeof(b->fx_error) - k - 2, sr->error);
+	ps_utf8_copy(b->fx_error, sizeof(b->fx_error), sr->name);
+	ps_utf8_copy(b->fx_error + k, sizeof(b->fx_error) - k, ": ");
+	ps_utf8_copy(b->fx_error + k + 2, sizeof(b->fx_error) - k - 2,
+	             sr->error);
 }
 
 /* The progress event of symbol series sr after the counts in *at, which
@@ -387,13 +376,14 @@ on_window(struct bf *b, struct win *w, const struct ps_fetch_res *res,
 
 	if (res->verdict == PS_FMP_SYMBOL_PLAN) {
 		sr->refused = 1;
-		set_str(sr->error, sizeof(sr->error), "not in your FMP plan");
+		ps_utf8_copy(sr->error, sizeof(sr->error),
+		             "not in your FMP plan");
 	} else if (res->verdict != PS_FMP_OK) {
-		set_str(sr->error, sizeof(sr->error), res->error);
+		ps_utf8_copy(sr->error, sizeof(sr->error), res->error);
 	} else if (ps_eod_parse(res->body, res->len, &rows, &n, err) < 0) {
 		if (err->code == PS_ENOMEM)
 			return -1;
-		set_str(sr->error, sizeof(sr->error), err->msg);
+		ps_utf8_copy(sr->error, sizeof(sr->error), err->msg);
 	} else {
 		rc = rows_add(sr, rows, n, err);
 	}
@@ -430,7 +420,7 @@ first_round(struct bf *b, const struct ps_fetch_res *res, char *why,
 	b->first_round_done++;
 	if (res->connect_failed) {
 		b->first_round_refused++;
-		set_str(why, size, res->error);
+		ps_utf8_copy(why, size, res->error);
 	}
 	return b->first_round_done == b->first_round &&
 	       b->first_round_refused == b->first_round;
@@ -479,7 +469,7 @@ add_series(struct bf *b, enum ps_series kind, const char *name)
 
 	memset(sr, 0, sizeof(*sr));
 	sr->kind = kind;
-	set_str(sr->name, sizeof(sr->name), name);
+	ps_utf8_copy(sr->name, sizeof(sr->name), name);
 	return 0;
 }
 

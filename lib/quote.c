@@ -22,30 +22,13 @@
 
 #define SIGN_BIT (UINT64_C(1) << 63)
 
-/* Copies src into dst (size n), cutting at a character boundary. */
-static void
-copy_str(char *dst, size_t n, const char *src)
-{
-	size_t len = strlen(src);
-
-	if (len >= n) {
-		len = n - 1;
-		/* Back off over UTF-8 continuation bytes (10xxxxxx) so the
-		 * cut never splits a character. */
-		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-			len--;
-	}
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
-
 void
 ps_symrec_init(struct ps_symrec *r, const char *symbol)
 {
 	memset(r, 0, sizeof(*r));
-	copy_str(r->symbol, sizeof(r->symbol), symbol);
-	copy_str(r->currency, sizeof(r->currency),
-	         ps_currency_infer(r->symbol));
+	ps_utf8_copy(r->symbol, sizeof(r->symbol), symbol);
+	ps_utf8_copy(r->currency, sizeof(r->currency),
+	             ps_currency_infer(r->symbol));
 	r->currency_src = PS_CCY_INFERRED;
 	r->price = r->change = r->change_percent = NAN;
 	r->day_low = r->day_high = r->volume = NAN;
@@ -151,7 +134,7 @@ get_string(const cJSON *o, const char *name, char *dst, size_t n)
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
 
 	if (cJSON_IsString(it) && it->valuestring != NULL)
-		copy_str(dst, n, it->valuestring);
+		ps_utf8_copy(dst, n, it->valuestring);
 }
 
 static double

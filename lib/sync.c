@@ -30,8 +30,9 @@
 #include "isotime.h"
 #include "lock.h"
 #include "metrics.h"
-#include "sync.h"
 #include "symbol.h"
+#include "sync.h"
+#include "utf8.h"
 
 #define SINGLE_RETRY_DAYS 7
 #define MAX_RATES 16
@@ -98,19 +99,6 @@ struct run {
 	int stopped; /* a fatal error is in stop */
 	struct ps_err stop;
 };
-
-/* Copies src into dst[size], cut to fit: messages are for people, and a
- * cut one still says what happened. */
-static void
-set_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	if (n >= size)
-		n = size - 1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-}
 
 static void
 emit(struct run *r, struct ps_event *ev)
@@ -273,7 +261,7 @@ rate_slot(struct run *r, const char *ccy)
 	if (i >= 0 || r->nrates == MAX_RATES)
 		return i;
 	i = (int)r->nrates++;
-	set_str(r->rates[i].ccy, sizeof(r->rates[i].ccy), ccy);
+	ps_utf8_copy(r->rates[i].ccy, sizeof(r->rates[i].ccy), ccy);
 	r->rates[i].value = NAN;
 	return i;
 }
@@ -390,7 +378,7 @@ fail_symbols(struct run *r, size_t first, size_t count, const char *why)
 	size_t i;
 
 	for (i = first; i < first + count; i++)
-		set_str(r->res[i].error, sizeof(r->res[i].error), why);
+		ps_utf8_copy(r->res[i].error, sizeof(r->res[i].error), why);
 }
 
 /* Errors that no other request can get past (§4, §8). */
@@ -413,7 +401,7 @@ on_batch(struct run *r, struct job *j, const struct ps_fetch_res *res,
 	if (res->verdict == PS_FMP_OK) {
 		if (ps_fmp_parse_quotes(res->body, res->len, &r->res[b->first],
 		                        b->count, err) < 0) {
-			set_str(b->error, sizeof(b->error), err->msg);
+			ps_utf8_copy(b->error, sizeof(b->error), err->msg);
 			fail_symbols(r, b->first, b->count, err->msg);
 		}
 		return 0;
@@ -440,7 +428,7 @@ on_batch(struct run *r, struct job *j, const struct ps_fetch_res *res,
 		/* A symbol outside the plan spoils the batch: ask one by one
 		 * so only that symbol fails. */
 		return send_batch_quotes(r, j->batch, 1, err);
-	set_str(b->error, sizeof(b->error), res->error);
+	ps_utf8_copy(b->error, sizeof(b->error), res->error);
 	fail_symbols(r, b->first, b->count, res->error);
 	return 0;
 }
@@ -454,7 +442,7 @@ on_single(struct run *r, struct job *j, const struct ps_fetch_res *res,
 	switch (res->verdict) {
 	case PS_FMP_OK:
 		if (ps_fmp_parse_quotes(res->body, res->len, rec, 1, err) < 0)
-			set_str(rec->error, sizeof(rec->error), err->msg);
+			ps_utf8_copy(rec->error, sizeof(rec->error), err->msg);
 		return 0;
 	case PS_FMP_SYMBOL_PLAN:
 		snprintf(rec->error, sizeof(rec->error),
@@ -465,7 +453,7 @@ on_single(struct run *r, struct job *j, const struct ps_fetch_res *res,
 		            "FMP refused quotes for this key's plan: check "
 		            "the key's subscription");
 	default:
-		set_str(rec->error, sizeof(rec->error), res->error);
+		ps_utf8_copy(rec->error, sizeof(rec->error), res->error);
 		return 0;
 	}
 }
@@ -484,7 +472,7 @@ on_profile(struct run *r, struct job *j, const struct ps_fetch_res *res,
 	if (res->verdict != PS_FMP_OK ||
 	    ps_fmp_parse_profile(res->body, res->len, ccy, err) < 0)
 		return 0;
-	set_str(rec->currency, sizeof(rec->currency), ccy);
+	ps_utf8_copy(rec->currency, sizeof(rec->currency), ccy);
 	rec->currency_src = PS_CCY_PROFILE;
 	if (needs_rate(ccy))
 		return queue_rate(r, ccy, err);
@@ -540,7 +528,7 @@ on_fx(struct run *r, struct job *j, const struct ps_fetch_res *res,
 		return rc < 0 ? -1 : 0;
 	if (pair_rate(r, j, res, &r->fx_rate, &r->fx_basis, &why) < 0) {
 		r->fx_rate = NAN;
-		set_str(r->fx_error, sizeof(r->fx_error), why.msg);
+		ps_utf8_copy(r->fx_error, sizeof(r->fx_error), why.msg);
 	}
 	return 0;
 }
@@ -567,7 +555,7 @@ first_round(struct run *r, const struct ps_fetch_res *res, char *why)
 	r->first_round_done++;
 	if (res->connect_failed) {
 		r->first_round_refused++;
-		set_str(why, 300, res->error);
+		ps_utf8_copy(why, 300, res->error);
 	}
 	return r->first_round_done == r->first_round &&
 	       r->first_round_refused == r->first_round;

@@ -4,6 +4,8 @@
  * invalid like stray bytes. Cleaning drops what is invalid one byte at a
  * time, so what follows a bad byte survives.
  */
+#include <string.h>
+
 #include "utf8.h"
 
 static int
@@ -84,4 +86,20 @@ ps_utf8_clean(char *s)
 	}
 	*out = '\0';
 	return (size_t)(out - (unsigned char *)s);
+}
+
+char *
+ps_utf8_copy(char *dst, size_t size, const char *src)
+{
+	size_t len = strlen(src);
+
+	if (len >= size) {
+		len = size - 1;
+		/* Back off over continuation bytes (10xxxxxx). */
+		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	return dst;
 }

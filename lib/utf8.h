@@ -26,4 +26,9 @@ int ps_utf8_is_control(uint32_t cp);
  * Returns the new length. */
 size_t ps_utf8_clean(char *s);
 
+/* Copies the NUL-terminated src into dst[size] (size > 0), cut to fit at a
+ * character boundary, so a cut message or name is still valid UTF-8 and
+ * still says what it said up to the cut. Returns dst. */
+char *ps_utf8_copy(char *dst, size_t size, const char *src);
+
 #endif

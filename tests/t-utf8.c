@@ -103,11 +103,29 @@ test_clean(void)
 	}
 }
 
+static void
+test_copy(void)
+{
+	char out[6];
+
+	tap_str(ps_utf8_copy(out, sizeof(out), "abc"), "abc", "copy: fits");
+	tap_str(ps_utf8_copy(out, sizeof(out), "abcdefgh"), "abcde",
+	        "copy: cut to size - 1");
+	/* "ab" then U+20AC (3 bytes) then "x": the euro does not fit whole
+	 * in 5 bytes after "abc", so it is left out, not split. */
+	tap_str(ps_utf8_copy(out, sizeof(out), "abc\xe2\x82\xacx"), "abc",
+	        "copy: never splits a character");
+	tap_str(ps_utf8_copy(out, sizeof(out), "ab\xe2\x82\xacx"),
+	        "ab\xe2\x82\xac", "copy: a character that fits stays");
+	tap_str(ps_utf8_copy(out, 1, "abc"), "", "copy: size 1 gives \"\"");
+}
+
 int
 main(void)
 {
 	test_char();
 	test_control();
 	test_clean();
+	test_copy();
 	return tap_done();
 }
