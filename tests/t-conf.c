@@ -488,8 +488,12 @@ test_key_file_clean(void)
 	        "file-secret\n\nignored\n",
 	};
 	static const char *const bad[] = {
-	        "file secret\n", "file\x1bsecret\n", "file-s\xC3\xA9" "cret\n",
-	        "  \t\r\n",      "\xEF\xBB\xBF\n",
+	        "file secret\n",
+	        "file\x1bsecret\n",
+	        "file-s\xC3\xA9"
+	        "cret\n",
+	        "  \t\r\n",
+	        "\xEF\xBB\xBF\n",
 	};
 	struct ps_conf c;
 	struct ps_err e;
