@@ -44,7 +44,14 @@ static char *
 view_prices(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
             struct ps_err *err)
 {
-	return ps_view_prices(s, err);
+	struct ps_txn *t;
+	char *doc;
+
+	if (ps_txn_begin(s, 0, &t, err) < 0)
+		return NULL;
+	doc = ps_view_prices(t, err);
+	ps_txn_abort(&t);
+	return doc;
 }
 
 /* A from/to parameter: 0 (absent: *t unchanged, or parsed), -1 with err. */
@@ -106,7 +113,8 @@ view_history(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
              struct ps_err *err)
 {
 	const char *raw = r->path.segs[r->path.nsegs - 2];
-	char sym[PS_SYMBOL_MAX + 1];
+	char sym[PS_SYMBOL_MAX + 1], *doc;
+	struct ps_txn *t;
 	int64_t from = INT64_MIN, to = INT64_MAX;
 	size_t limit = HISTORY_LIMIT_DEFAULT;
 	int daily = 0;
@@ -127,8 +135,11 @@ view_history(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
 		ps_err_set(err, PS_ENOT_FOUND, "no such symbol");
 		return NULL;
 	}
-	return (daily ? ps_view_history_daily
-	              : ps_view_history)(s, sym, from, to, limit, err);
+	if (ps_txn_begin(s, 0, &t, err) < 0)
+		return NULL;
+	doc = ps_view_history(t, sym, from, to, limit, daily, err);
+	ps_txn_abort(&t);
+	return doc;
 }
 
 /* A from/to date of …/portfolio/history: YYYY-MM-DD, nothing else. */
@@ -154,6 +165,8 @@ view_portfolio(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
                struct ps_err *err)
 {
 	int64_t to = ps_eod_day_of(time(NULL)), from;
+	struct ps_txn *t;
+	char *doc;
 	int has_from;
 
 	if (date_param(r, "to", &to, err) < 0 ||
@@ -172,7 +185,11 @@ view_portfolio(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
 		           PORTFOLIO_DAYS_MAX);
 		return NULL;
 	}
-	return ps_view_portfolio(s, from, to, err);
+	if (ps_txn_begin(s, 0, &t, err) < 0)
+		return NULL;
+	doc = ps_view_portfolio(t, from, to, err);
+	ps_txn_abort(&t);
+	return doc;
 }
 
 static char *

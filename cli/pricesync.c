@@ -252,6 +252,38 @@ symbols_of(int n, char **ops, char (**syms)[PS_SYMBOL_MAX + 1],
 	return kept;
 }
 
+/* Adds (or updates) the symbols in one write transaction. */
+static int
+add_symbols(struct ps_store *s, const struct ps_symrec *recs, size_t n,
+            struct ps_err *err)
+{
+	struct ps_txn *t;
+
+	if (ps_txn_begin(s, 1, &t, err) < 0)
+		return -1;
+	if (ps_store_sym_add(t, recs, n, err) < 0) {
+		ps_txn_abort(&t);
+		return -1;
+	}
+	return ps_txn_commit(&t, err);
+}
+
+/* Removes all of them or, when one is not there, none. */
+static int
+remove_symbols(struct ps_store *s, const char *const *names, size_t n,
+               struct ps_err *err)
+{
+	struct ps_txn *t;
+
+	if (ps_txn_begin(s, 1, &t, err) < 0)
+		return -1;
+	if (ps_store_sym_remove(t, names, n, err) < 0) {
+		ps_txn_abort(&t);
+		return -1;
+	}
+	return ps_txn_commit(&t, err);
+}
+
 static int
 cmd_add(struct ctx *cx, const struct opts *o, int nops, char **ops)
 {
@@ -282,7 +314,7 @@ cmd_add(struct ctx *cx, const struct opts *o, int nops, char **ops)
 			recs[i].currency_src = PS_CCY_USER;
 		}
 	}
-	if (ps_store_sym_add(cx->store, recs, (size_t)n, &err) < 0 ||
+	if (add_symbols(cx->store, recs, (size_t)n, &err) < 0 ||
 	    (o->refresh && ccy[0] == '\0' &&
 	     ps_sync_profiles(&cx->conf, cx->store, names, (size_t)n, &err) <
 	             0))
@@ -305,7 +337,7 @@ cmd_remove(struct ctx *cx, const struct opts *o, int nops, char **ops)
 
 	n = symbols_of(nops, ops, &syms, &names, &err);
 	if (n >= 0)
-		rc = ps_store_sym_remove(cx->store, names, (size_t)n, &err);
+		rc = remove_symbols(cx->store, names, (size_t)n, &err);
 	free(names);
 	free(syms);
 	return rc == 0 ? 0 : fail(&err);
@@ -314,11 +346,15 @@ cmd_remove(struct ctx *cx, const struct opts *o, int nops, char **ops)
 static int
 cmd_list(struct ctx *cx, const struct opts *o, int nops, char **ops)
 {
+	struct ps_txn *t;
 	struct ps_err err;
 	char *doc;
 	int rc;
 
-	doc = ps_view_prices(cx->store, &err);
+	if (ps_txn_begin(cx->store, 0, &t, &err) < 0)
+		return fail(&err);
+	doc = ps_view_prices(t, &err);
+	ps_txn_abort(&t);
 	if (doc == NULL)
 		return fail(&err);
 	if (o->json)
@@ -459,6 +495,7 @@ parse_limit(const char *s, long *limit, struct ps_err *err)
 static int
 cmd_history(struct ctx *cx, const struct opts *o, int nops, char **ops)
 {
+	struct ps_txn *t;
 	struct ps_err err;
 	char sym[PS_SYMBOL_MAX + 1], *doc;
 	int64_t from = INT64_MIN, to = INT64_MAX;
@@ -470,8 +507,10 @@ cmd_history(struct ctx *cx, const struct opts *o, int nops, char **ops)
 	    parse_time_opt("from", o->from, &from, &err) < 0 ||
 	    parse_time_opt("to", o->to, &to, &err) < 0)
 		return fail(&err);
-	doc = (o->daily ? ps_view_history_daily : ps_view_history)(
-	        cx->store, sym, from, to, (size_t)limit, &err);
+	if (ps_txn_begin(cx->store, 0, &t, &err) < 0)
+		return fail(&err);
+	doc = ps_view_history(t, sym, from, to, (size_t)limit, o->daily, &err);
+	ps_txn_abort(&t);
 	if (doc == NULL)
 		return fail(&err);
 	if (!o->csv)
@@ -526,7 +565,7 @@ cmd_import(struct ctx *cx, const struct opts *o, int nops, char **ops)
 		                        &err);
 	ps_buf_free(&data);
 	if (rc == 0 && n > 0)
-		rc = ps_store_sym_add(cx->store, recs, n, &err);
+		rc = add_symbols(cx->store, recs, n, &err);
 	free(recs);
 	if (rc < 0)
 		return fail(&err);

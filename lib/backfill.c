@@ -24,7 +24,9 @@
 #include "fetch.h"
 #include "fmp.h"
 #include "isotime.h"
+#include "job.h"
 #include "lock.h"
+#include "settings.h"
 #include "symbol.h"
 #include "utf8.h"
 
@@ -102,7 +104,7 @@ emit(struct bf *b, struct ps_event *ev)
 		line = ps_event_json(ev);
 		/* Only the status lags if this fails: not fatal. */
 		if (line != NULL)
-			ps_store_setting_put(b->s, "progress", line, NULL);
+			ps_job_progress(b->s, line);
 		free(line);
 	}
 	b->cb(ev, b->arg);
@@ -278,8 +280,33 @@ last_progress(const struct bf *b, int *oom)
 	}
 }
 
-/* Writes every finished series in one transaction (one fsync, however
- * many), then tells the caller about each symbol in it, in order. */
+/* The finished series, the progress readers see and the request count,
+ * in one transaction: one fsync, however many series. */
+static int
+write_ready(struct bf *b, const struct ps_daily_write *w, const char *progress,
+            long requests, struct ps_err *err)
+{
+	struct ps_txn *t;
+	size_t i;
+
+	if (ps_txn_begin(b->s, 1, &t, err) < 0)
+		return -1;
+	for (i = 0; i < b->nready; i++)
+		if (ps_store_daily_put(t, &w[i], NULL, err) < 0)
+			goto txn_abort;
+	if ((progress != NULL &&
+	     ps_settings_set_doc(t, PS_SET_PROGRESS, progress, err) < 0) ||
+	    (requests != 0 &&
+	     ps_settings_requests_add(t, b->now, requests, NULL, err) < 0))
+		goto txn_abort;
+	return ps_txn_commit(&t, err);
+txn_abort:
+	ps_txn_abort(&t);
+	return -1;
+}
+
+/* Writes every finished series, then tells the caller about each symbol
+ * in it, in order. */
 static int
 flush(struct bf *b)
 {
@@ -289,6 +316,7 @@ flush(struct bf *b)
 	const char *bad;
 	char *line;
 	size_t i;
+	long requests;
 	int oom = 0;
 
 	if (b->nready == 0)
@@ -307,14 +335,13 @@ flush(struct bf *b)
 		w[i].rows = ok ? sr->rows : NULL, w[i].n = ok ? sr->n : 0;
 		w[i].record = ok, w[i].at = b->now, w[i].from = b->from;
 	}
-	w[0].progress = line;
-	w[0].requests = ps_budget_pending(&b->budget);
-	if (ps_store_daily_put(b->s, w, b->nready, NULL, &err) < 0) {
+	requests = ps_budget_pending(&b->budget);
+	if (write_ready(b, w, line, requests, &err) < 0) {
 		free(line);
 		free(w);
 		return stop(b, err.code, err.msg);
 	}
-	ps_budget_recorded(&b->budget, w[0].requests);
+	ps_budget_recorded(&b->budget, requests);
 	free(line);
 	free(w);
 	at.done = b->done, at.updated = b->updated, at.failed = b->failed;
@@ -476,8 +503,8 @@ add_series(struct bf *b, enum ps_series kind, const char *name)
 /* The pairs the symbols' currencies use, each once, that this backfill
  * must (re)fetch: never backfilled, or not as far back as b->from. */
 static int
-pick_pairs(struct bf *b, const struct ps_symrec *recs, size_t n,
-           struct ps_err *err)
+pick_pairs(struct bf *b, struct ps_txn *t, const struct ps_symrec *recs,
+           size_t n, struct ps_err *err)
 {
 	char pairs[MAX_PAIRS][8];
 	size_t np = 0, i, k;
@@ -494,8 +521,8 @@ pick_pairs(struct bf *b, const struct ps_symrec *recs, size_t n,
 	}
 	for (k = 0; k < np; k++) {
 		struct ps_backfill_rec rec;
-		int rc = ps_store_backfill_get(b->s, PS_SERIES_FX, pairs[k],
-		                               &rec, err);
+		int rc = ps_store_backfill_get(t, PS_SERIES_FX, pairs[k], &rec,
+		                               err);
 
 		if (rc < 0)
 			return -1;
@@ -513,11 +540,14 @@ static int
 pick(struct bf *b, const struct ps_backfill_opts *o, struct ps_err *err)
 {
 	struct ps_symrec *recs = NULL;
+	struct ps_txn *t;
 	size_t n = 0, i, j;
 	int rc = -1;
 
-	if (ps_store_sym_list(b->s, &recs, &n, err) < 0)
+	if (ps_txn_begin(b->s, 0, &t, err) < 0)
 		return -1;
+	if (ps_store_sym_list(t, &recs, &n, err) < 0)
+		goto txn_abort;
 	b->ser = calloc(n + MAX_PAIRS + 1, sizeof(*b->ser));
 	b->ready = calloc(n + MAX_PAIRS + 1, sizeof(*b->ready));
 	b->failed_syms = calloc(n + 1, sizeof(*b->failed_syms));
@@ -545,7 +575,7 @@ pick(struct bf *b, const struct ps_backfill_opts *o, struct ps_err *err)
 			named = strcmp(recs[i].symbol, o->symbols[j]) == 0;
 		if (o->nsymbols > 0 && !named)
 			continue;
-		done = ps_store_backfill_get(b->s, PS_SERIES_SYMBOL,
+		done = ps_store_backfill_get(t, PS_SERIES_SYMBOL,
 		                             recs[i].symbol, &rec, err);
 		if (done < 0)
 			goto free_recs;
@@ -553,9 +583,11 @@ pick(struct bf *b, const struct ps_backfill_opts *o, struct ps_err *err)
 			add_series(b, PS_SERIES_SYMBOL, recs[i].symbol);
 	}
 	b->nsym = b->nser;
-	rc = pick_pairs(b, recs, n, err);
+	rc = pick_pairs(b, t, recs, n, err);
 free_recs:
 	free(recs);
+txn_abort:
+	ps_txn_abort(&t);
 	return rc;
 }
 
@@ -607,18 +639,6 @@ start(struct bf *b, struct ps_err *err)
 	return 0;
 }
 
-static int64_t
-stored_last_synced(struct ps_store *s)
-{
-	char *val = NULL;
-	int64_t t = 0;
-
-	if (ps_store_setting_get(s, "last_synced", &val, NULL) == 1)
-		ps_isotime_parse(val, &t);
-	free(val);
-	return t;
-}
-
 static void
 emit_end(struct bf *b, const struct ps_err *e, int started)
 {
@@ -628,7 +648,7 @@ emit_end(struct bf *b, const struct ps_err *e, int started)
 	ev.updated = b->updated;
 	ev.failed = b->failed;
 	if (started)
-		ps_store_setting_put(b->s, "progress", NULL, NULL);
+		ps_job_progress(b->s, NULL);
 	if (e != NULL) {
 		ev.type = PS_EV_ERROR;
 		ev.code = e->code;
@@ -642,7 +662,7 @@ emit_end(struct bf *b, const struct ps_err *e, int started)
 		ev.mode = "single"; /* one request per symbol and window */
 		ev.fx_rate = b->fx_rate;
 		ev.fx_error = b->fx_error[0] ? b->fx_error : NULL;
-		ev.last_synced = stored_last_synced(b->s);
+		ev.last_synced = ps_job_last_synced(b->s);
 		ev.duration_ms = (long)(ps_monotonic_ms() - b->t0);
 	}
 	b->cb(&ev, b->arg);
@@ -660,20 +680,6 @@ bf_free(struct bf *b)
 	free(b->ready);
 	free(b->wins);
 	free(b->failed_syms);
-}
-
-/* The lock is ours, so a stored progress is a dead run's (kill -9): a
- * reader must not show it as this backfill's until our `start`. */
-static int
-clear_dead_progress(struct bf *b, struct ps_err *err)
-{
-	char *val = NULL;
-	int rc = ps_store_setting_get(b->s, "progress", &val, err);
-
-	free(val);
-	if (rc <= 0)
-		return rc;
-	return ps_store_setting_put(b->s, "progress", NULL, err);
 }
 
 static int
@@ -722,7 +728,7 @@ ps_backfill_run(const struct ps_conf *c, struct ps_store *s,
 		           "ends");
 		goto not_started;
 	}
-	if (clear_dead_progress(&b, err) < 0 || prepare(&b, o, err) < 0)
+	if (ps_job_clear_dead(s, err) < 0 || prepare(&b, o, err) < 0)
 		goto release_lock;
 	if (start(&b, err) < 0 || ps_fetch_run(b.f, on_done, &b, err) < 0)
 		stop(&b, err->code, err->msg);

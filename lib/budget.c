@@ -8,6 +8,7 @@
 #include <limits.h>
 
 #include "budget.h"
+#include "settings.h"
 
 void
 ps_budget_init(struct ps_budget *b, struct ps_store *s, long limit)
@@ -21,10 +22,16 @@ int
 ps_budget_left(struct ps_budget *b, int64_t now, long *left, long *used,
                struct ps_err *err)
 {
+	struct ps_txn *t;
 	long stored = 0;
 
-	if (ps_store_requests_add(b->s, now, 0, &stored, err) < 0)
+	if (ps_txn_begin(b->s, 0, &t, err) < 0)
 		return -1;
+	if (ps_settings_requests(t, now, &stored, err) < 0) {
+		ps_txn_abort(&t);
+		return -1;
+	}
+	ps_txn_abort(&t);
 	if (used != NULL)
 		*used = stored + b->pending;
 	if (b->limit == 0)
@@ -72,11 +79,17 @@ ps_budget_recorded(struct ps_budget *b, long n)
 int
 ps_budget_flush(struct ps_budget *b, int64_t now, struct ps_err *err)
 {
-	long count;
+	struct ps_txn *t;
 
 	if (b->pending == 0)
 		return 0;
-	if (ps_store_requests_add(b->s, now, b->pending, &count, err) < 0)
+	if (ps_txn_begin(b->s, 1, &t, err) < 0)
+		return -1;
+	if (ps_settings_requests_add(t, now, b->pending, NULL, err) < 0) {
+		ps_txn_abort(&t);
+		return -1;
+	}
+	if (ps_txn_commit(&t, err) < 0)
 		return -1;
 	b->pending = 0;
 	return 0;

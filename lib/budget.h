@@ -5,8 +5,9 @@
  * today's count from the store each time, so requests counted by another
  * process meanwhile are seen too. What was taken and not yet written to the
  * store is "pending": the caller writes it, either in a transaction of its
- * own (ps_store_apply_batch_with's `requests`, then ps_budget_recorded) or
- * with ps_budget_flush.
+ * own (ps_settings_requests_add in the transaction that stores the results,
+ * then ps_budget_recorded) or with ps_budget_flush. Each call here is a
+ * transaction of its own: none may be made while the caller holds one.
  *
  * Limits: two processes taking at the same instant can each see the other's
  * pending units only once written; the sync lock keeps syncs and backfills

@@ -2,7 +2,7 @@
  * metrics: SPEC §5's Prometheus exposition, built from the status and
  * prices documents of lib/view.c (parsed back with cJSON) so that each
  * figure is the one the JSON API shows, plus the sync counter kept in
- * settings under "syncs_total_RESULT". Every family gets its # HELP and
+ * settings (lib/settings.h). Every family gets its # HELP and
  * # TYPE; a sample whose value was never known is left out rather than
  * printed as NaN. Limits: the two documents are read in two transactions,
  * so a sync committing between them may show in one and not the other.
@@ -17,22 +17,20 @@
 #include "config.h"
 #include "isotime.h"
 #include "metrics.h"
+#include "settings.h"
 #include "view.h"
 
 #define STALE_S (3 * 86400)
 
 static const char *const result_names[] = {"complete", "partial", "error"};
+static const enum ps_set_counter result_counters[] = {
+        PS_SET_SYNCS_COMPLETE, PS_SET_SYNCS_PARTIAL, PS_SET_SYNCS_ERROR};
 
 int
-ps_metrics_count_sync(struct ps_store *s, enum ps_sync_result res,
+ps_metrics_count_sync(struct ps_txn *t, enum ps_sync_result res,
                       struct ps_err *err)
 {
-	char key[40];
-	long n;
-
-	strcpy(key, "syncs_total_");
-	strcat(key, result_names[res]);
-	return ps_store_counter_add(s, key, 1, &n, err);
+	return ps_settings_counter_add(t, result_counters[res], 1, err);
 }
 
 /* A label value with \, " and newline escaped as the format wants. */
@@ -223,14 +221,21 @@ prices_part(struct ps_buf *b, const cJSON *pr, double failed, double stale)
 static int
 counter_part(struct ps_buf *b, struct ps_store *s, struct ps_err *err)
 {
-	const char *keys[3] = {"syncs_total_complete", "syncs_total_partial",
-	                       "syncs_total_error"};
-	char *vals[3], labels[32];
+	struct ps_txn *t;
+	long vals[3];
+	char labels[32];
 	size_t i;
 	int rc = 0;
 
-	if (ps_store_settings_get(s, keys, vals, 3, err) < 0)
+	if (ps_txn_begin(s, 0, &t, err) < 0)
 		return -1;
+	for (i = 0; i < 3; i++)
+		if (ps_settings_counter(t, result_counters[i], &vals[i], err) <
+		    0) {
+			ps_txn_abort(&t);
+			return -1;
+		}
+	ps_txn_abort(&t);
 	if (family(b, "pricesync_syncs_total", "counter",
 	           "Syncs that started, by how they ended: complete (no "
 	           "symbol failed), partial (some failed) or error "
@@ -241,9 +246,8 @@ counter_part(struct ps_buf *b, struct ps_store *s, struct ps_err *err)
 		strcat(labels, result_names[i]);
 		strcat(labels, "\"");
 		if (rc == 0 && sample(b, "pricesync_syncs_total", labels,
-		                      vals[i] ? strtod(vals[i], NULL) : 0) < 0)
+		                      (double)vals[i]) < 0)
 			rc = -1;
-		free(vals[i]);
 	}
 	if (rc < 0)
 		ps_err_set(err, PS_ENOMEM, "out of memory");
@@ -265,6 +269,7 @@ ps_metrics_text(struct ps_store *s, long daily_request_limit, int64_t now,
                 struct ps_err *err)
 {
 	struct ps_buf b = {0};
+	struct ps_txn *t;
 	char *st_text = NULL, *pr_text = NULL, *out = NULL;
 	cJSON *st = NULL, *pr = NULL;
 	double failed, stale;
@@ -272,7 +277,10 @@ ps_metrics_text(struct ps_store *s, long daily_request_limit, int64_t now,
 	st_text = ps_view_status(s, err);
 	if (st_text == NULL)
 		goto docs_free;
-	pr_text = ps_view_prices(s, err);
+	if (ps_txn_begin(s, 0, &t, err) < 0)
+		goto docs_free;
+	pr_text = ps_view_prices(t, err);
+	ps_txn_abort(&t);
 	if (pr_text == NULL)
 		goto docs_free;
 	st = cJSON_Parse(st_text);

@@ -22,8 +22,9 @@
  * never started (cooldown, lock held, …) is no sync and is not counted. */
 enum ps_sync_result { PS_SYNC_COMPLETE, PS_SYNC_PARTIAL, PS_SYNC_ERROR };
 
-/* Adds one to the counter of res in the store (one write transaction). */
-int ps_metrics_count_sync(struct ps_store *s, enum ps_sync_result res,
+/* Adds one to the counter of res, inside the caller's write transaction
+ * (the one that stores the sync's outcome, so the two are seen together). */
+int ps_metrics_count_sync(struct ps_txn *t, enum ps_sync_result res,
                           struct ps_err *err);
 
 /* The whole exposition as a malloc'd string (caller frees), or NULL with

@@ -58,12 +58,12 @@ pair_of(struct pf *p, const char *ccy)
 }
 
 static int
-load(struct pf *p, struct ps_store *s, int64_t from, int64_t end,
+load(struct pf *p, struct ps_txn *t, int64_t from, int64_t end,
      struct ps_err *err)
 {
 	size_t i;
 
-	if (ps_store_sym_list(s, &p->recs, &p->nrecs, err) < 0)
+	if (ps_store_sym_list(t, &p->recs, &p->nrecs, err) < 0)
 		return -1;
 	p->h = calloc(p->nrecs ? p->nrecs : 1, sizeof(*p->h));
 	p->names = calloc(p->nrecs ? p->nrecs : 1, sizeof(*p->names));
@@ -79,10 +79,10 @@ load(struct pf *p, struct ps_store *s, int64_t from, int64_t end,
 		h->pair = pair_of(p, p->recs[i].currency);
 		p->names[p->nh++] = p->recs[i].symbol;
 	}
-	if (ps_store_series_read(s, PS_SERIES_SYMBOL, p->names, p->nh, from,
+	if (ps_store_series_read(t, PS_SERIES_SYMBOL, p->names, p->nh, from,
 	                         end, p->px, err) < 0)
 		return -1;
-	return ps_store_series_read(s, PS_SERIES_FX, p->pair_names, p->npairs,
+	return ps_store_series_read(t, PS_SERIES_FX, p->pair_names, p->npairs,
 	                            from, end, p->fx, err);
 }
 
@@ -144,7 +144,7 @@ pf_free(struct pf *p)
 }
 
 int
-ps_portfolio_days(struct ps_store *s, int64_t from, int64_t to, ps_pf_day_fn fn,
+ps_portfolio_days(struct ps_txn *t, int64_t from, int64_t to, ps_pf_day_fn fn,
                   void *arg, struct ps_err *err)
 {
 	struct pf p;
@@ -154,7 +154,7 @@ ps_portfolio_days(struct ps_store *s, int64_t from, int64_t to, ps_pf_day_fn fn,
 	memset(&p, 0, sizeof(p));
 	if (from > to)
 		return ps_err_set(err, PS_EINVALID, "from is after to");
-	if (load(&p, s, from, to + PS_DAY - 1, err) < 0)
+	if (load(&p, t, from, to + PS_DAY - 1, err) < 0)
 		goto free_pf;
 	for (day = from; day <= to; day += PS_DAY)
 		if (one_day(&p, day, fn, arg, err) < 0)

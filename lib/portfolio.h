@@ -31,8 +31,8 @@ typedef int (*ps_pf_day_fn)(const struct ps_pf_day *d, void *arg,
                             struct ps_err *err);
 
 /* Calls fn for each date from `from` to `to` (00:00Z Unix seconds, both
- * inclusive, from <= to), oldest first. */
-int ps_portfolio_days(struct ps_store *s, int64_t from, int64_t to,
+ * inclusive, from <= to), oldest first, from t's snapshot. */
+int ps_portfolio_days(struct ps_txn *t, int64_t from, int64_t to,
                       ps_pf_day_fn fn, void *arg, struct ps_err *err);
 
 #endif

@@ -2,9 +2,10 @@
  * store: every LMDB read and write pricesync makes (SPEC §3). The env and
  * its four named databases are opened once, in ps_store_open; after that
  * the struct is read-only, so threads may share it (MDB_NOTLS lets a read
- * txn move between threads, and LMDB serialises writers itself). Each call
- * is one transaction that commits or aborts whole. Values in an MDB_val
- * belong to LMDB until the txn ends, so everything is copied out first.
+ * txn move between threads, and LMDB serialises writers itself). Callers
+ * hold a ps_txn, so what they compose commits or aborts whole. Values in an
+ * MDB_val belong to LMDB until the txn ends, so everything is copied out
+ * first.
  *
  * Another process may grow the map (an operator raised map_size_mb, then
  * the CLI wrote): mdb_txn_begin then answers MDB_MAP_RESIZED, and the new
@@ -18,7 +19,8 @@
  * Layout: `symbols` maps a symbol to its record (quote.h, JSON text);
  * `price_history` maps ps_hkey_make(symbol, time) to the price as text;
  * `settings` maps short string keys to string values; `meta` holds
- * `schema_version`. `fx_history` holds the fx series (USDGBP, EURGBP...)
+ * `schema_version` and `revision` (decimal text, bumped by each commit of a
+ * write transaction). `fx_history` holds the fx series (USDGBP, EURGBP...)
  * keyed like `price_history`, so a pair never mixes with a symbol;
  * `backfill` maps a symbol, or "fx/PAIR", to when it was backfilled and
  * how far back (JSON text).
@@ -39,8 +41,7 @@
 
 #define STORE_MAXDBS 8
 #define SCHEMA_KEY "schema_version"
-#define REQ_DAY_KEY PS_REQUESTS_DAY_KEY
-#define REQ_COUNT_KEY PS_REQUESTS_COUNT_KEY
+#define REVISION_KEY "revision"
 
 struct ps_store {
 	MDB_env *env;
@@ -48,6 +49,12 @@ struct ps_store {
 	long map_size_mb;
 	char *dir;
 	pthread_rwlock_t remap; /* shared: a txn is open; exclusive: remap */
+};
+
+struct ps_txn {
+	struct ps_store *s;
+	MDB_txn *txn;
+	int write;
 };
 
 /* How often one begin adopts a grown map before it gives up: a map that
@@ -384,6 +391,112 @@ ps_store_dir(const struct ps_store *s)
 	return s->dir;
 }
 
+/* ---- transactions ---- */
+
+int
+ps_txn_begin(struct ps_store *s, int write, struct ps_txn **tp,
+             struct ps_err *err)
+{
+	struct ps_txn *t = malloc(sizeof(*t));
+
+	if (t == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	if (txn_begin(s, write ? 0 : MDB_RDONLY, &t->txn, err) < 0) {
+		free(t);
+		return -1;
+	}
+	t->s = s;
+	t->write = write;
+	*tp = t;
+	return 0;
+}
+
+void
+ps_txn_abort(struct ps_txn **tp)
+{
+	if (tp == NULL || *tp == NULL)
+		return;
+	mdb_txn_abort((*tp)->txn);
+	free(*tp);
+	*tp = NULL;
+}
+
+struct ps_store *
+ps_txn_store(const struct ps_txn *t)
+{
+	return t->s;
+}
+
+static int
+revision_read(struct ps_txn *t, uint64_t *rev, struct ps_err *err)
+{
+	MDB_val k = str_val(REVISION_KEY), v;
+	char text[24], *end;
+	int rc = mdb_get(t->txn, t->s->meta, &k, &v);
+
+	*rev = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc != 0)
+		return store_fail(t->s, err, "mdb_get revision", rc);
+	if (v.mv_size == 0 || v.mv_size >= sizeof(text))
+		return ps_err_set(err, PS_ESTORE, "%s: bad revision",
+		                  t->s->dir);
+	memcpy(text, v.mv_data, v.mv_size);
+	text[v.mv_size] = '\0';
+	*rev = strtoull(text, &end, 10);
+	if (*end != '\0')
+		return ps_err_set(err, PS_ESTORE, "%s: bad revision \"%s\"",
+		                  t->s->dir, text);
+	return 0;
+}
+
+int
+ps_store_revision(struct ps_txn *t, uint64_t *rev, struct ps_err *err)
+{
+	return revision_read(t, rev, err);
+}
+
+static int
+revision_bump(struct ps_txn *t, struct ps_err *err)
+{
+	MDB_val k = str_val(REVISION_KEY), v;
+	char text[24];
+	uint64_t rev;
+	int rc;
+
+	if (revision_read(t, &rev, err) < 0)
+		return -1;
+	snprintf(text, sizeof(text), "%llu", (unsigned long long)rev + 1);
+	v = str_val(text);
+	rc = mdb_put(t->txn, t->s->meta, &k, &v, 0);
+	if (rc != 0)
+		return store_fail(t->s, err, "mdb_put revision", rc);
+	return 0;
+}
+
+int
+ps_txn_commit(struct ps_txn **tp, struct ps_err *err)
+{
+	struct ps_txn *t = *tp;
+	int rc;
+
+	*tp = NULL;
+	if (!t->write) {
+		mdb_txn_abort(t->txn);
+		free(t);
+		return 0;
+	}
+	if (revision_bump(t, err) < 0) {
+		mdb_txn_abort(t->txn);
+		free(t);
+		return -1;
+	}
+	rc = txn_commit(t->s, t->txn, err);
+	free(t);
+	return rc;
+}
+
 /* ---- symbols ---- */
 
 /* Reads and decodes one record inside txn: 1 found, 0 not, -1 error. */
@@ -428,34 +541,24 @@ rec_put(struct ps_store *s, MDB_txn *txn, const struct ps_symrec *r,
 }
 
 int
-ps_store_sym_get(struct ps_store *s, const char *symbol, struct ps_symrec *out,
+ps_store_sym_get(struct ps_txn *t, const char *symbol, struct ps_symrec *out,
                  struct ps_err *err)
 {
-	MDB_txn *txn;
-	int found;
-
-	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
-		return -1;
-	found = rec_get(s, txn, symbol, out, err);
-	mdb_txn_abort(txn);
-	return found;
+	return rec_get(t->s, t->txn, symbol, out, err);
 }
 
 int
-ps_store_sym_add(struct ps_store *s, const struct ps_symrec *recs, size_t n,
+ps_store_sym_add(struct ps_txn *t, const struct ps_symrec *recs, size_t n,
                  struct ps_err *err)
 {
 	struct ps_symrec cur;
-	MDB_txn *txn;
 	size_t i;
 	int found;
 
-	if (txn_begin(s, 0, &txn, err) < 0)
-		return -1;
 	for (i = 0; i < n; i++) {
-		found = rec_get(s, txn, recs[i].symbol, &cur, err);
+		found = rec_get(t->s, t->txn, recs[i].symbol, &cur, err);
 		if (found < 0)
-			goto txn_abort;
+			return -1;
 		if (!found) {
 			cur = recs[i];
 		} else {
@@ -469,37 +572,24 @@ ps_store_sym_add(struct ps_store *s, const struct ps_symrec *recs, size_t n,
 				cur.currency_src = PS_CCY_USER;
 			}
 		}
-		if (rec_put(s, txn, &cur, err) < 0)
-			goto txn_abort;
+		if (rec_put(t->s, t->txn, &cur, err) < 0)
+			return -1;
 	}
-	return txn_commit(s, txn, err);
-txn_abort:
-	mdb_txn_abort(txn);
-	return -1;
+	return 0;
 }
 
 int
-ps_store_sym_set_currency(struct ps_store *s, const char *symbol,
-                          const char *ccy, struct ps_err *err)
+ps_store_sym_set_currency(struct ps_txn *t, const char *symbol, const char *ccy,
+                          struct ps_err *err)
 {
 	struct ps_symrec cur;
-	MDB_txn *txn;
-	int found;
+	int found = rec_get(t->s, t->txn, symbol, &cur, err);
 
-	if (txn_begin(s, 0, &txn, err) < 0)
-		return -1;
-	found = rec_get(s, txn, symbol, &cur, err);
-	if (found <= 0 || cur.currency_src == PS_CCY_USER) {
-		mdb_txn_abort(txn);
+	if (found <= 0 || cur.currency_src == PS_CCY_USER)
 		return found < 0 ? -1 : 0;
-	}
 	snprintf(cur.currency, sizeof(cur.currency), "%s", ccy);
 	cur.currency_src = PS_CCY_PROFILE;
-	if (rec_put(s, txn, &cur, err) < 0) {
-		mdb_txn_abort(txn);
-		return -1;
-	}
-	return txn_commit(s, txn, err) < 0 ? -1 : 1;
+	return rec_put(t->s, t->txn, &cur, err) < 0 ? -1 : 1;
 }
 
 /* True when key is a history key of the symbol whose prefix (symbol and
@@ -551,50 +641,41 @@ history_delete(struct ps_store *s, MDB_txn *txn, const char *symbol,
 }
 
 int
-ps_store_sym_remove(struct ps_store *s, const char *const *symbols, size_t n,
+ps_store_sym_remove(struct ps_txn *t, const char *const *symbols, size_t n,
                     struct ps_err *err)
 {
-	MDB_txn *txn;
+	struct ps_store *s = t->s;
 	MDB_val k;
 	size_t i;
 	int rc;
 
-	if (txn_begin(s, 0, &txn, err) < 0)
-		return -1;
 	for (i = 0; i < n; i++) {
 		if (sym_key(symbols[i], &k, err) < 0)
-			goto txn_abort;
-		rc = mdb_del(txn, s->symbols, &k, NULL);
-		if (rc == MDB_NOTFOUND) {
-			/* Abort so none of the earlier ones go either. */
-			ps_err_set(err, PS_EINVALID,
-			           "%s: no such symbol (nothing removed)",
-			           symbols[i]);
-			goto txn_abort;
-		}
-		if (rc != 0) {
-			store_fail(s, err, "mdb_del symbols", rc);
-			goto txn_abort;
-		}
-		if (history_delete(s, txn, symbols[i], err) < 0)
-			goto txn_abort;
+			return -1;
+		rc = mdb_del(t->txn, s->symbols, &k, NULL);
+		if (rc == MDB_NOTFOUND)
+			/* The caller aborts, so none of the earlier ones go
+			 * either. */
+			return ps_err_set(
+			        err, PS_EINVALID,
+			        "%s: no such symbol (nothing removed)",
+			        symbols[i]);
+		if (rc != 0)
+			return store_fail(s, err, "mdb_del symbols", rc);
+		if (history_delete(s, t->txn, symbols[i], err) < 0)
+			return -1;
 		/* A symbol added again later is backfilled again. */
-		rc = mdb_del(txn, s->backfill, &k, NULL);
-		if (rc != 0 && rc != MDB_NOTFOUND) {
-			store_fail(s, err, "mdb_del backfill", rc);
-			goto txn_abort;
-		}
+		rc = mdb_del(t->txn, s->backfill, &k, NULL);
+		if (rc != 0 && rc != MDB_NOTFOUND)
+			return store_fail(s, err, "mdb_del backfill", rc);
 	}
-	return txn_commit(s, txn, err);
-txn_abort:
-	mdb_txn_abort(txn);
-	return -1;
+	return 0;
 }
 
-/* Decodes the record under cursor position (k, v) and appends it. */
+/* Decodes the record at cursor position (k, v) into out. */
 static int
-list_append(const MDB_val *k, const MDB_val *v, struct ps_symrec **arr,
-            size_t *n, size_t *cap, struct ps_err *err)
+rec_decode(const MDB_val *k, const MDB_val *v, struct ps_symrec *out,
+           struct ps_err *err)
 {
 	char sym[PS_SYMBOL_MAX + 1];
 
@@ -604,103 +685,141 @@ list_append(const MDB_val *k, const MDB_val *v, struct ps_symrec **arr,
 		                  k->mv_size);
 	memcpy(sym, k->mv_data, k->mv_size);
 	sym[k->mv_size] = '\0';
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 64;
-		struct ps_symrec *p = realloc(*arr, ncap * sizeof(*p));
+	return ps_symrec_decode(sym, v->mv_data, v->mv_size, out, err);
+}
+
+/* Puts the cursor on the first record after `after` (MDB_NOTFOUND: none). */
+static int
+cursor_after(MDB_cursor *cur, const char *after, MDB_val *k, MDB_val *v)
+{
+	size_t len = after != NULL ? strlen(after) : 0;
+	int rc;
+
+	if (len == 0)
+		return mdb_cursor_get(cur, k, v, MDB_FIRST);
+	k->mv_size = len;
+	k->mv_data = (void *)after;
+	rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (rc == 0 && k->mv_size == len && memcmp(k->mv_data, after, len) == 0)
+		rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
+	return rc;
+}
+
+/* Calls fn on up to max records after `after`; stops early when fn asks. */
+static int
+sym_walk(struct ps_txn *t, const char *after, size_t max,
+         int (*fn)(const MDB_val *k, const MDB_val *v, void *arg,
+                   struct ps_err *err),
+         void *arg, struct ps_err *err)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	size_t i;
+	int rc;
+
+	rc = mdb_cursor_open(t->txn, t->s->symbols, &cur);
+	if (rc != 0)
+		return store_fail(t->s, err, "mdb_cursor_open symbols", rc);
+	for (i = 0, rc = cursor_after(cur, after, &k, &v); rc == 0 && i < max;
+	     i++, rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		if (fn(&k, &v, arg, err) < 0) {
+			mdb_cursor_close(cur);
+			return -1;
+		}
+	mdb_cursor_close(cur);
+	if (rc != 0 && rc != MDB_NOTFOUND)
+		return store_fail(t->s, err, "mdb_cursor_get symbols", rc);
+	return 0;
+}
+
+struct range {
+	struct ps_symrec *out;
+	size_t n;
+};
+
+static int
+range_put(const MDB_val *k, const MDB_val *v, void *arg, struct ps_err *err)
+{
+	struct range *r = arg;
+
+	if (rec_decode(k, v, &r->out[r->n], err) < 0)
+		return -1;
+	r->n++;
+	return 0;
+}
+
+int
+ps_store_sym_range(struct ps_txn *t, const char *after, struct ps_symrec *out,
+                   size_t max, size_t *n, struct ps_err *err)
+{
+	struct range r = {.out = out};
+	int rc = sym_walk(t, after, max, range_put, &r, err);
+
+	*n = r.n;
+	return rc;
+}
+
+struct list {
+	struct ps_symrec *arr;
+	size_t n, cap;
+};
+
+static int
+list_put(const MDB_val *k, const MDB_val *v, void *arg, struct ps_err *err)
+{
+	struct list *l = arg;
+
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		struct ps_symrec *p = realloc(l->arr, ncap * sizeof(*p));
 
 		if (p == NULL)
 			return ps_err_set(err, PS_ENOMEM, "out of memory");
-		*arr = p;
-		*cap = ncap;
+		l->arr = p;
+		l->cap = ncap;
 	}
-	if (ps_symrec_decode(sym, v->mv_data, v->mv_size, &(*arr)[*n], err) < 0)
+	if (rec_decode(k, v, &l->arr[l->n], err) < 0)
 		return -1;
-	(*n)++;
+	l->n++;
 	return 0;
 }
 
 int
-ps_store_sym_list(struct ps_store *s, struct ps_symrec **out, size_t *n,
+ps_store_sym_list(struct ps_txn *t, struct ps_symrec **out, size_t *n,
                   struct ps_err *err)
 {
-	struct ps_symrec *arr = NULL;
-	size_t cnt = 0, cap = 0;
-	MDB_cursor *cur;
-	MDB_txn *txn;
-	MDB_val k, v;
-	int rc, ret = -1;
+	struct list l = {0};
 
-	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
-		return -1;
-	rc = mdb_cursor_open(txn, s->symbols, &cur);
-	if (rc != 0) {
-		store_fail(s, err, "mdb_cursor_open symbols", rc);
-		goto txn_abort;
-	}
-	while ((rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
-		if (list_append(&k, &v, &arr, &cnt, &cap, err) < 0)
-			goto cursor_close;
-	if (rc != MDB_NOTFOUND) {
-		store_fail(s, err, "mdb_cursor_get symbols", rc);
-		goto cursor_close;
-	}
-	ret = 0;
-cursor_close:
-	mdb_cursor_close(cur);
-txn_abort:
-	mdb_txn_abort(txn);
-	if (ret < 0) {
-		free(arr);
+	if (sym_walk(t, NULL, SIZE_MAX, list_put, &l, err) < 0) {
+		free(l.arr);
 		return -1;
 	}
-	if (cnt == 0) {
-		free(arr);
-		arr = NULL;
+	if (l.n == 0) {
+		free(l.arr);
+		l.arr = NULL;
 	}
-	*out = arr;
-	*n = cnt;
+	*out = l.arr;
+	*n = l.n;
 	return 0;
 }
 
 int
-ps_store_sym_count(struct ps_store *s, size_t *n, struct ps_err *err)
+ps_store_sym_count(struct ps_txn *t, size_t *n, struct ps_err *err)
 {
-	MDB_txn *txn;
 	MDB_stat st;
-	int rc;
+	int rc = mdb_stat(t->txn, t->s->symbols, &st);
 
-	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
-		return -1;
-	rc = mdb_stat(txn, s->symbols, &st);
-	mdb_txn_abort(txn);
 	if (rc != 0)
-		return store_fail(s, err, "mdb_stat symbols", rc);
+		return store_fail(t->s, err, "mdb_stat symbols", rc);
 	*n = st.ms_entries;
 	return 0;
 }
 
 /* ---- sync results ---- */
 
-/* A point is the price as text: readable with mdb_dump, exact with %.17g. */
-static int
-point_put(struct ps_store *s, MDB_txn *txn, const char *symbol, int64_t t,
-          double price, struct ps_err *err)
-{
-	unsigned char key[PS_HKEY_MAX];
-	char text[32];
-	MDB_val k, v;
-	int rc;
-
-	k.mv_size = ps_hkey_make(key, symbol, t);
-	k.mv_data = key;
-	snprintf(text, sizeof(text), "%.17g", price);
-	v = str_val(text);
-	/* One point per quote time: a repeat (market closed) adds nothing. */
-	rc = mdb_put(txn, s->history, &k, &v, MDB_NOOVERWRITE);
-	if (rc != 0 && rc != MDB_KEYEXIST)
-		return store_fail(s, err, "mdb_put price_history", rc);
-	return 0;
-}
+static int series_point_put(struct ps_store *s, MDB_txn *txn, MDB_dbi dbi,
+                            const char *name, int64_t t, double price,
+                            struct ps_err *err);
 
 /* Merges one sync result into the stored record (see store.h). */
 static void
@@ -734,57 +853,30 @@ merge_result(struct ps_symrec *cur, const struct ps_symrec *r, int64_t now)
 }
 
 int
-ps_store_apply_batch(struct ps_store *s, const struct ps_symrec *recs, size_t n,
+ps_store_apply_batch(struct ps_txn *t, const struct ps_symrec *recs, size_t n,
                      int64_t now, struct ps_err *err)
 {
-	return ps_store_apply_batch_with(s, recs, n, now, NULL, NULL, 0, 0,
-	                                 err);
-}
-
-static int setting_write(struct ps_store *s, MDB_txn *txn, const char *key,
-                         const char *val, struct ps_err *err);
-static int requests_bump(struct ps_store *s, MDB_txn *txn, int64_t now,
-                         long delta, long *count, struct ps_err *err);
-
-int
-ps_store_apply_batch_with(struct ps_store *s, const struct ps_symrec *recs,
-                          size_t n, int64_t now, const char *const *keys,
-                          const char *const *vals, size_t nkv, long requests,
-                          struct ps_err *err)
-{
 	struct ps_symrec cur;
-	MDB_txn *txn;
 	size_t i;
-	long count;
 	int found;
 
-	if (txn_begin(s, 0, &txn, err) < 0)
-		return -1;
 	for (i = 0; i < n; i++) {
-		found = rec_get(s, txn, recs[i].symbol, &cur, err);
+		found = rec_get(t->s, t->txn, recs[i].symbol, &cur, err);
 		if (found < 0)
-			goto txn_abort;
+			return -1;
 		if (!found)
 			continue; /* removed while the sync ran */
 		merge_result(&cur, &recs[i], now);
-		if (rec_put(s, txn, &cur, err) < 0)
-			goto txn_abort;
+		if (rec_put(t->s, t->txn, &cur, err) < 0)
+			return -1;
 		if (recs[i].error[0] == '\0' && recs[i].quote_time != 0 &&
 		    !isnan(recs[i].price) &&
-		    point_put(s, txn, recs[i].symbol, recs[i].quote_time,
-		              recs[i].price, err) < 0)
-			goto txn_abort;
+		    series_point_put(t->s, t->txn, t->s->history,
+		                     recs[i].symbol, recs[i].quote_time,
+		                     recs[i].price, err) < 0)
+			return -1;
 	}
-	for (i = 0; i < nkv; i++)
-		if (setting_write(s, txn, keys[i], vals[i], err) < 0)
-			goto txn_abort;
-	if (requests != 0 &&
-	    requests_bump(s, txn, now, requests, &count, err) < 0)
-		goto txn_abort;
-	return txn_commit(s, txn, err);
-txn_abort:
-	mdb_txn_abort(txn);
-	return -1;
+	return 0;
 }
 
 /* ---- history ---- */
@@ -895,34 +987,27 @@ cursor_close:
 	return ret;
 }
 
-static int
-history_get(struct ps_store *s, const char *symbol, int64_t from, int64_t to,
-            size_t limit, int daily, struct ps_point **out, size_t *n,
-            struct ps_err *err)
+int
+ps_store_history(struct ps_txn *t, const char *symbol, int64_t from, int64_t to,
+                 size_t limit, int daily, struct ps_point **out, size_t *n,
+                 struct ps_err *err)
 {
 	struct ps_point *arr = NULL;
 	size_t cnt = 0;
-	MDB_txn *txn;
 	MDB_val k, v;
 	int rc, ret = -1;
 
 	if (sym_key(symbol, &k, err) < 0)
 		return -1;
-	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
-		return -1;
-	rc = mdb_get(txn, s->symbols, &k, &v);
-	if (rc == MDB_NOTFOUND) {
+	rc = mdb_get(t->txn, t->s->symbols, &k, &v);
+	if (rc == MDB_NOTFOUND)
 		ret = 0;
-	} else if (rc != 0) {
-		store_fail(s, err, "mdb_get symbols", rc);
-	} else if (from <= to && limit > 0) {
-		if (history_scan(s, txn, symbol, from, to, limit, daily, &arr,
-		                 &cnt, err) == 0)
-			ret = 1;
-	} else {
+	else if (rc != 0)
+		store_fail(t->s, err, "mdb_get symbols", rc);
+	else if (from > to || limit == 0 ||
+	         history_scan(t->s, t->txn, symbol, from, to, limit, daily,
+	                      &arr, &cnt, err) == 0)
 		ret = 1;
-	}
-	mdb_txn_abort(txn);
 	if (ret < 0 || cnt == 0) {
 		free(arr);
 		arr = NULL;
@@ -933,22 +1018,6 @@ history_get(struct ps_store *s, const char *symbol, int64_t from, int64_t to,
 		*n = cnt;
 	}
 	return ret;
-}
-
-int
-ps_store_history(struct ps_store *s, const char *symbol, int64_t from,
-                 int64_t to, size_t limit, struct ps_point **out, size_t *n,
-                 struct ps_err *err)
-{
-	return history_get(s, symbol, from, to, limit, 0, out, n, err);
-}
-
-int
-ps_store_history_daily(struct ps_store *s, const char *symbol, int64_t from,
-                       int64_t to, size_t limit, struct ps_point **out,
-                       size_t *n, struct ps_err *err)
-{
-	return history_get(s, symbol, from, to, limit, 1, out, n, err);
 }
 
 /* ---- settings ---- */
@@ -1001,176 +1070,17 @@ setting_write(struct ps_store *s, MDB_txn *txn, const char *key,
 }
 
 int
-ps_store_setting_get(struct ps_store *s, const char *key, char **val,
+ps_store_setting_get(struct ps_txn *t, const char *key, char **val,
                      struct ps_err *err)
 {
-	MDB_txn *txn;
-	int found;
-
-	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
-		return -1;
-	found = setting_read(s, txn, key, val, err);
-	mdb_txn_abort(txn);
-	return found;
+	return setting_read(t->s, t->txn, key, val, err);
 }
 
 int
-ps_store_setting_put(struct ps_store *s, const char *key, const char *val,
+ps_store_setting_put(struct ps_txn *t, const char *key, const char *val,
                      struct ps_err *err)
 {
-	return ps_store_settings_put(s, &key, &val, 1, err);
-}
-
-int
-ps_store_settings_put(struct ps_store *s, const char *const *keys,
-                      const char *const *vals, size_t n, struct ps_err *err)
-{
-	MDB_txn *txn;
-	size_t i;
-
-	if (txn_begin(s, 0, &txn, err) < 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (setting_write(s, txn, keys[i], vals[i], err) < 0)
-			goto txn_abort;
-	return txn_commit(s, txn, err);
-txn_abort:
-	mdb_txn_abort(txn);
-	return -1;
-}
-
-int
-ps_store_settings_get(struct ps_store *s, const char *const *keys, char **vals,
-                      size_t n, struct ps_err *err)
-{
-	MDB_txn *txn;
-	size_t i, j;
-
-	for (i = 0; i < n; i++)
-		vals[i] = NULL;
-	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (setting_read(s, txn, keys[i], &vals[i], err) < 0) {
-			for (j = 0; j < i; j++) {
-				free(vals[j]);
-				vals[j] = NULL;
-			}
-			mdb_txn_abort(txn);
-			return -1;
-		}
-	}
-	mdb_txn_abort(txn);
-	return 0;
-}
-
-/* The count of the stored day, or 0 when the stored day is another one. */
-long
-ps_store_requests_today(const char *day, const char *count, int64_t now)
-{
-	char today[PS_ISOTIME_LEN], *end;
-	long n;
-
-	ps_isotime_fmt(now, today);
-	today[10] = '\0'; /* "YYYY-MM-DD" */
-	if (day == NULL || count == NULL || strcmp(day, today) != 0)
-		return 0;
-	errno = 0;
-	n = strtol(count, &end, 10);
-	/* A mangled counter must not block syncs forever: start the day
-	 * again rather than fail. */
-	if (errno != 0 || end == count || *end != '\0' || n < 0)
-		return 0;
-	return n;
-}
-
-static int
-requests_read(struct ps_store *s, MDB_txn *txn, int64_t now, long *count,
-              struct ps_err *err)
-{
-	char *day = NULL, *num = NULL;
-	int ret = -1;
-
-	*count = 0;
-	if (setting_read(s, txn, REQ_DAY_KEY, &day, err) < 0 ||
-	    setting_read(s, txn, REQ_COUNT_KEY, &num, err) < 0)
-		goto strings_free;
-	*count = ps_store_requests_today(day, num, now);
-	ret = 0;
-strings_free:
-	free(day);
-	free(num);
-	return ret;
-}
-
-/* Adds delta to the count of now's UTC day inside txn (a new day starts
- * from 0); delta 0 only reads. */
-static int
-requests_bump(struct ps_store *s, MDB_txn *txn, int64_t now, long delta,
-              long *count, struct ps_err *err)
-{
-	char iso[PS_ISOTIME_LEN], num[32];
-
-	if (requests_read(s, txn, now, count, err) < 0)
-		return -1;
-	ps_isotime_fmt(now, iso);
-	iso[10] = '\0'; /* "YYYY-MM-DD" */
-	if (delta == 0)
-		return 0;
-	*count += delta;
-	if (*count < 0)
-		*count = 0;
-	snprintf(num, sizeof(num), "%ld", *count);
-	if (setting_write(s, txn, REQ_DAY_KEY, iso, err) < 0 ||
-	    setting_write(s, txn, REQ_COUNT_KEY, num, err) < 0)
-		return -1;
-	return 0;
-}
-
-int
-ps_store_requests_add(struct ps_store *s, int64_t now, long delta, long *count,
-                      struct ps_err *err)
-{
-	MDB_txn *txn;
-
-	if (txn_begin(s, delta == 0 ? MDB_RDONLY : 0, &txn, err) < 0)
-		return -1;
-	if (requests_bump(s, txn, now, delta, count, err) < 0)
-		goto txn_abort;
-	if (delta == 0) {
-		mdb_txn_abort(txn);
-		return 0;
-	}
-	return txn_commit(s, txn, err);
-txn_abort:
-	mdb_txn_abort(txn);
-	return -1;
-}
-
-int
-ps_store_counter_add(struct ps_store *s, const char *key, long delta,
-                     long *value, struct ps_err *err)
-{
-	MDB_txn *txn;
-	char *old = NULL, num[32];
-
-	if (txn_begin(s, 0, &txn, err) < 0)
-		return -1;
-	if (setting_read(s, txn, key, &old, err) < 0)
-		goto txn_abort;
-	/* A mangled value restarts the count rather than block the sync. */
-	*value = old ? strtol(old, NULL, 10) : 0;
-	if (*value < 0)
-		*value = 0;
-	*value += delta;
-	free(old);
-	snprintf(num, sizeof(num), "%ld", *value);
-	if (setting_write(s, txn, key, num, err) < 0)
-		goto txn_abort;
-	return txn_commit(s, txn, err);
-txn_abort:
-	mdb_txn_abort(txn);
-	return -1;
+	return setting_write(t->s, t->txn, key, val, err);
 }
 
 /* ---- daily closes, fx series, backfill records (SPEC §9) ---- */
@@ -1219,6 +1129,8 @@ day_has_point(struct ps_store *s, MDB_cursor *cur, const char *name,
 	return t < day + 86400;
 }
 
+/* A point is the price as text: readable with mdb_dump, exact with %.17g.
+ * One point per time: a repeat (a market closed since) adds nothing. */
 static int
 series_point_put(struct ps_store *s, MDB_txn *txn, MDB_dbi dbi,
                  const char *name, int64_t t, double price, struct ps_err *err)
@@ -1332,83 +1244,50 @@ backfill_write(struct ps_store *s, MDB_txn *txn, enum ps_series kind,
 	return 0;
 }
 
-/* One write of ps_store_daily_put inside txn. */
-static int
-daily_write(struct ps_store *s, MDB_txn *txn, const struct ps_daily_write *w,
-            size_t *added, struct ps_err *err)
+int
+ps_store_daily_put(struct ps_txn *t, const struct ps_daily_write *w,
+                   size_t *added, struct ps_err *err)
 {
+	struct ps_store *s = t->s;
+	size_t one = 0;
 	MDB_val k, v;
-	long count;
 	int rc;
 
-	*added = 0;
+	if (added != NULL)
+		*added = 0;
 	if (sym_key(w->name, &k, err) < 0)
 		return -1;
-	rc = w->kind == PS_SERIES_SYMBOL ? mdb_get(txn, s->symbols, &k, &v) : 0;
-	if (rc != 0 && rc != MDB_NOTFOUND)
+	rc = w->kind == PS_SERIES_SYMBOL ? mdb_get(t->txn, s->symbols, &k, &v)
+	                                 : 0;
+	if (rc == MDB_NOTFOUND)
+		return 0; /* removed while the backfill ran: nothing back */
+	if (rc != 0)
 		return store_fail(s, err, "mdb_get symbols", rc);
-	/* A symbol removed while the backfill ran gets nothing back. */
-	if (rc == 0 && (daily_points(s, txn, w, added, err) < 0 ||
-	                (w->record && backfill_write(s, txn, w->kind, w->name,
-	                                             w->at, w->from, err) < 0)))
+	if (daily_points(s, t->txn, w, &one, err) < 0 ||
+	    (w->record && backfill_write(s, t->txn, w->kind, w->name, w->at,
+	                                 w->from, err) < 0))
 		return -1;
-	if (w->progress != NULL &&
-	    setting_write(s, txn, "progress", w->progress, err) < 0)
-		return -1;
-	if (w->requests != 0 &&
-	    requests_bump(s, txn, w->at, w->requests, &count, err) < 0)
-		return -1;
+	if (added != NULL)
+		*added = one;
 	return 0;
 }
 
 int
-ps_store_daily_put(struct ps_store *s, const struct ps_daily_write *w, size_t n,
-                   size_t *added, struct ps_err *err)
-{
-	MDB_txn *txn;
-	size_t i, one;
-
-	if (txn_begin(s, 0, &txn, err) < 0)
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (daily_write(s, txn, &w[i], &one, err) < 0) {
-			mdb_txn_abort(txn);
-			return -1;
-		}
-		if (added != NULL)
-			added[i] = one;
-	}
-	return txn_commit(s, txn, err);
-}
-
-int
-ps_store_fx_put(struct ps_store *s, const char *pair, int64_t t, double rate,
+ps_store_fx_put(struct ps_txn *t, const char *pair, int64_t at, double rate,
                 struct ps_err *err)
 {
-	MDB_txn *txn;
 	MDB_val k;
 
-	if (sym_key(pair, &k, err) < 0 || txn_begin(s, 0, &txn, err) < 0)
+	if (sym_key(pair, &k, err) < 0)
 		return -1;
-	if (series_point_put(s, txn, s->fx, pair, t, rate, err) < 0) {
-		mdb_txn_abort(txn);
-		return -1;
-	}
-	return txn_commit(s, txn, err);
+	return series_point_put(t->s, t->txn, t->s->fx, pair, at, rate, err);
 }
 
 int
-ps_store_backfill_get(struct ps_store *s, enum ps_series kind, const char *name,
+ps_store_backfill_get(struct ps_txn *t, enum ps_series kind, const char *name,
                       struct ps_backfill_rec *rec, struct ps_err *err)
 {
-	MDB_txn *txn;
-	int found;
-
-	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
-		return -1;
-	found = backfill_read(s, txn, kind, name, rec, err);
-	mdb_txn_abort(txn);
-	return found;
+	return backfill_read(t->s, t->txn, kind, name, rec, err);
 }
 
 /* One forward range scan: the last point before from, then every point up
@@ -1450,29 +1329,24 @@ series_scan(struct ps_store *s, MDB_cursor *cur, const char *name, int64_t from,
 }
 
 int
-ps_store_series_read(struct ps_store *s, enum ps_series kind,
+ps_store_series_read(struct ps_txn *t, enum ps_series kind,
                      const char *const *names, size_t n, int64_t from,
                      int64_t to, struct ps_series_pts *out, struct ps_err *err)
 {
 	MDB_cursor *cur;
-	MDB_txn *txn;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < n; i++)
 		out[i].pts = NULL, out[i].n = 0;
-	if (txn_begin(s, MDB_RDONLY, &txn, err) < 0)
-		return -1;
-	rc = mdb_cursor_open(txn, series_dbi(s, kind), &cur);
-	if (rc != 0) {
-		mdb_txn_abort(txn);
-		return store_fail(s, err, "mdb_cursor_open", rc);
-	}
+	rc = mdb_cursor_open(t->txn, series_dbi(t->s, kind), &cur);
+	if (rc != 0)
+		return store_fail(t->s, err, "mdb_cursor_open", rc);
 	for (i = 0; i < n; i++)
-		if (series_scan(s, cur, names[i], from, to, &out[i], err) < 0)
+		if (series_scan(t->s, cur, names[i], from, to, &out[i], err) <
+		    0)
 			break;
 	mdb_cursor_close(cur);
-	mdb_txn_abort(txn);
 	if (i == n)
 		return 0;
 	for (i = 0; i < n; i++) {

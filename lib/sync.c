@@ -28,8 +28,10 @@
 #include "fetch.h"
 #include "fmp.h"
 #include "isotime.h"
+#include "job.h"
 #include "lock.h"
 #include "metrics.h"
+#include "settings.h"
 #include "symbol.h"
 #include "sync.h"
 #include "utf8.h"
@@ -110,7 +112,7 @@ emit(struct run *r, struct ps_event *ev)
 	 * fatal. */
 	if (line != NULL && ev->type != PS_EV_ERROR &&
 	    ev->type != PS_EV_COMPLETE)
-		ps_store_setting_put(r->s, "progress", line, NULL);
+		ps_job_progress(r->s, line);
 	free(line);
 	r->cb(ev, r->arg);
 }
@@ -330,11 +332,30 @@ top_up(struct run *r, struct ps_err *err)
 /* The batch's quotes, the progress readers see and the request count go
  * in one transaction: one commit, one fsync, per batch. */
 static int
+write_batch(struct run *r, const struct batch *b, const char *progress,
+            long requests, struct ps_err *err)
+{
+	int64_t now = time(NULL);
+	struct ps_txn *t;
+
+	if (ps_txn_begin(r->s, 1, &t, err) < 0)
+		return -1;
+	if (ps_store_apply_batch(t, &r->res[b->first], b->count, now, err) <
+	            0 ||
+	    ps_settings_set_doc(t, PS_SET_PROGRESS, progress, err) < 0 ||
+	    (requests != 0 &&
+	     ps_settings_requests_add(t, now, requests, NULL, err) < 0)) {
+		ps_txn_abort(&t);
+		return -1;
+	}
+	return ps_txn_commit(&t, err);
+}
+
+static int
 finish_batch(struct run *r, size_t bi)
 {
 	struct batch *b = &r->batches[bi];
 	struct ps_event ev = {.type = PS_EV_PROGRESS};
-	const char *key = "progress";
 	const char **bad = r->failed_syms + r->nfailed;
 	struct ps_err err;
 	long requests = ps_budget_pending(&r->budget);
@@ -358,9 +379,7 @@ finish_batch(struct run *r, size_t bi)
 	line = ps_event_json(&ev);
 	if (line == NULL)
 		return stop(r, PS_ENOMEM, "out of memory");
-	rc = ps_store_apply_batch_with(
-	        r->s, &r->res[b->first], b->count, time(NULL), &key,
-	        (const char *const *)&line, 1, requests, &err);
+	rc = write_batch(r, b, line, requests, &err);
 	free(line);
 	if (rc < 0)
 		return stop(r, err.code, err.msg);
@@ -392,6 +411,36 @@ fatal_verdict(struct run *r, const struct ps_fetch_res *res)
 	return stop(r, e.code, e.msg);
 }
 
+/* One time setting, in a transaction of its own. */
+static int
+set_time(struct ps_store *s, enum ps_set_time k, int64_t at, struct ps_err *err)
+{
+	struct ps_txn *t;
+
+	if (ps_txn_begin(s, 1, &t, err) < 0)
+		return -1;
+	if (ps_settings_set_time(t, k, at, err) < 0) {
+		ps_txn_abort(&t);
+		return -1;
+	}
+	return ps_txn_commit(&t, err);
+}
+
+/* 1 with *at, 0 when absent, -1: one time setting. */
+static int
+get_time(struct ps_store *s, enum ps_set_time k, int64_t *at,
+         struct ps_err *err)
+{
+	struct ps_txn *t;
+	int rc;
+
+	if (ps_txn_begin(s, 0, &t, err) < 0)
+		return -1;
+	rc = ps_settings_time(t, k, at, err);
+	ps_txn_abort(&t);
+	return rc;
+}
+
 static int
 on_batch(struct run *r, struct job *j, const struct ps_fetch_res *res,
          struct ps_err *err)
@@ -414,12 +463,9 @@ on_batch(struct run *r, struct job *j, const struct ps_fetch_res *res,
 		/* The plan has no batch quotes: this batch and every later
 		 * one go one symbol per request (§8). */
 		if (!r->single) {
-			char iso[PS_ISOTIME_LEN];
-
 			r->single = 1;
-			ps_isotime_fmt(time(NULL), iso);
-			if (ps_store_setting_put(r->s, "batch_single_since",
-			                         iso, err) < 0)
+			if (set_time(r->s, PS_SET_SINGLE_SINCE, time(NULL),
+			             err) < 0)
 				return -1;
 		}
 		return send_batch_quotes(r, j->batch, 1, err);
@@ -617,38 +663,18 @@ free_job:
 
 /* ---- before the start: checks that make a sync "no sync at all" ---- */
 
-/* The lock is ours, so a stored progress is a dead sync's (kill -9): a
- * reader must not show it as this sync's until our `start` (SPEC §5). */
-static int
-clear_dead_progress(struct run *r, struct ps_err *err)
-{
-	char *val = NULL;
-	int rc = ps_store_setting_get(r->s, "progress", &val, err);
-
-	free(val);
-	if (rc <= 0)
-		return rc;
-	return ps_store_setting_put(r->s, "progress", NULL, err);
-}
-
 static int
 check_cooldown(struct run *r, enum ps_sync_origin origin, int64_t now,
                struct ps_err *err)
 {
-	char *val = NULL;
 	int64_t last;
 	int rc;
 
 	if (origin != PS_SYNC_WEB || r->c->min_interval_s == 0)
 		return 0;
-	rc = ps_store_setting_get(r->s, "sync_started_at", &val, err);
-	if (rc < 0)
-		return -1;
-	if (rc == 0 || ps_isotime_parse(val, &last) < 0) {
-		free(val);
-		return 0;
-	}
-	free(val);
+	rc = get_time(r->s, PS_SET_SYNC_STARTED_AT, &last, err);
+	if (rc <= 0)
+		return rc;
 	if (now - last >= r->c->min_interval_s || now < last)
 		return 0;
 	ps_err_set(err, PS_ECOOLDOWN,
@@ -665,7 +691,6 @@ check_cooldown(struct run *r, enum ps_sync_origin origin, int64_t now,
 static int
 pick_mode(struct run *r, int64_t now, struct ps_err *err)
 {
-	char *val = NULL;
 	int64_t since;
 	int rc;
 
@@ -675,13 +700,11 @@ pick_mode(struct run *r, int64_t now, struct ps_err *err)
 	}
 	if (r->c->fmp_batch == PS_BATCH_BATCH)
 		return 0;
-	rc = ps_store_setting_get(r->s, "batch_single_since", &val, err);
+	rc = get_time(r->s, PS_SET_SINGLE_SINCE, &since, err);
 	if (rc < 0)
 		return -1;
-	if (rc == 1 && ps_isotime_parse(val, &since) == 0 &&
-	    now - since < SINGLE_RETRY_DAYS * 86400)
+	if (rc == 1 && now - since < SINGLE_RETRY_DAYS * 86400)
 		r->single = 1;
-	free(val);
 	return 0;
 }
 
@@ -719,8 +742,14 @@ static int
 load_symbols(struct run *r, struct ps_err *err)
 {
 	size_t i, bs = (size_t)r->c->batch_size;
+	struct ps_txn *t;
+	int rc;
 
-	if (ps_store_sym_list(r->s, &r->res, &r->n, err) < 0)
+	if (ps_txn_begin(r->s, 0, &t, err) < 0)
+		return -1;
+	rc = ps_store_sym_list(t, &r->res, &r->n, err);
+	ps_txn_abort(&t);
+	if (rc < 0)
 		return -1;
 	r->nbatches = (r->n + bs - 1) / bs;
 	r->batches = calloc(r->nbatches ? r->nbatches : 1, sizeof(*r->batches));
@@ -788,90 +817,77 @@ free_json:
 }
 
 /* Each rate fetched is a point of its pair's fx series (SPEC §9), so old
- * values use old rates. The USD rate is USDGBP's whatever fx_pair says:
- * the rate stored is always GBP per USD. */
+ * values use old rates, and its document is what the prices use. The USD
+ * rate is USDGBP's whatever fx_pair says: the rate stored is always GBP per
+ * USD. */
 static int
-store_rate_points(struct run *r, int64_t now, struct ps_err *err)
+store_rates(struct run *r, struct ps_txn *t, int64_t now, struct ps_err *err)
 {
-	char pair[8];
+	char pair[8], *doc;
 	size_t i;
+	int rc;
 
-	if (!isnan(r->fx_rate) &&
-	    ps_store_fx_put(r->s, "USDGBP", now, r->fx_rate, err) < 0)
-		return -1;
+	if (!isnan(r->fx_rate)) {
+		doc = json_fx("USDGBP", r->fx_rate, r->fx_basis, now);
+		rc = doc == NULL ? ps_err_set(err, PS_ENOMEM, "out of memory")
+		                 : ps_settings_set_doc(t, PS_SET_FX, doc, err);
+		free(doc);
+		if (rc < 0 ||
+		    ps_store_fx_put(t, "USDGBP", now, r->fx_rate, err) < 0)
+			return -1;
+	}
 	for (i = 0; i < r->nrates; i++) {
 		if (isnan(r->rates[i].value))
 			continue;
 		snprintf(pair, sizeof(pair), "%.3sGBP", r->rates[i].ccy);
-		if (ps_store_fx_put(r->s, pair, now, r->rates[i].value, err) <
-		    0)
+		doc = json_fx(pair, r->rates[i].value, r->rates[i].basis, now);
+		rc = doc == NULL ? ps_err_set(err, PS_ENOMEM, "out of memory")
+		                 : ps_settings_set_rate(t, r->rates[i].ccy, doc,
+		                                        err);
+		free(doc);
+		if (rc < 0 ||
+		    ps_store_fx_put(t, pair, now, r->rates[i].value, err) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 /* One transaction for everything a complete sync leaves behind, so a
- * reader never sees last_synced without its result. */
+ * reader never sees last_synced without its result, nor the result
+ * uncounted. */
 static int
 store_outcome(struct run *r, int64_t now, long duration_ms,
               int64_t *last_synced, struct ps_err *err)
 {
-	const char *keys[MAX_RATES + 6];
-	char *vals[MAX_RATES + 6] = {0};
-	char iso[PS_ISOTIME_LEN], rkey[MAX_RATES][24];
-	size_t i, n = 0;
+	char *result = json_result(r, duration_ms);
+	struct ps_txn *t;
 	int rc = -1;
 
-	keys[n] = "progress", vals[n++] = NULL;
-	keys[n] = "last_result", vals[n++] = json_result(r, duration_ms);
-	if (!isnan(r->fx_rate)) {
-		keys[n] = "fx";
-		vals[n++] = json_fx("USDGBP", r->fx_rate, r->fx_basis, now);
-	}
-	for (i = 0; i < r->nrates; i++) {
-		char pair[8];
-
-		if (isnan(r->rates[i].value))
-			continue;
-		snprintf(pair, sizeof(pair), "%.3sGBP", r->rates[i].ccy);
-		snprintf(rkey[i], sizeof(rkey[i]), "fx_rate_%s",
-		         r->rates[i].ccy);
-		keys[n] = rkey[i];
-		vals[n++] = json_fx(pair, r->rates[i].value, r->rates[i].basis,
-		                    now);
-	}
-	if (r->updated > 0 || r->n == 0) {
+	if (result == NULL)
+		return ps_err_set(err, PS_ENOMEM, "out of memory");
+	if (ps_txn_begin(r->s, 1, &t, err) < 0)
+		goto free_result;
+	if (ps_settings_set_doc(t, PS_SET_PROGRESS, NULL, err) < 0 ||
+	    ps_settings_set_doc(t, PS_SET_LAST_RESULT, result, err) < 0 ||
+	    store_rates(r, t, now, err) < 0 ||
+	    ((r->updated > 0 || r->n == 0) &&
+	     ps_settings_set_time(t, PS_SET_LAST_SYNCED, now, err) < 0) ||
+	    (!r->single && r->c->fmp_batch == PS_BATCH_AUTO &&
+	     ps_settings_clear_time(t, PS_SET_SINGLE_SINCE, err) < 0) ||
+	    ps_metrics_count_sync(
+	            t, r->failed ? PS_SYNC_PARTIAL : PS_SYNC_COMPLETE, err) < 0)
+		goto txn_abort;
+	if (ps_txn_commit(&t, err) < 0)
+		goto free_result;
+	if (r->updated > 0 || r->n == 0)
 		*last_synced = now;
-		keys[n] = "last_synced";
-		vals[n++] = strdup(ps_isotime_fmt(now, iso));
-	}
-	if (!r->single && r->c->fmp_batch == PS_BATCH_AUTO)
-		keys[n] = "batch_single_since", vals[n++] = NULL;
-	for (i = 1; i < n; i++)
-		if (vals[i] == NULL && strcmp(keys[i], "batch_single_since")) {
-			ps_err_set(err, PS_ENOMEM, "out of memory");
-			goto free_vals;
-		}
-	rc = ps_store_settings_put(r->s, keys, (const char *const *)vals, n,
-	                           err);
-	if (rc == 0)
-		rc = store_rate_points(r, now, err);
-free_vals:
-	for (i = 0; i < n; i++)
-		free(vals[i]);
+	rc = 0;
+	goto free_result;
+txn_abort:
+	ps_txn_abort(&t);
+free_result:
+	free(result);
 	return rc;
-}
-
-static int64_t
-stored_last_synced(struct ps_store *s)
-{
-	char *val = NULL;
-	int64_t t = 0;
-
-	if (ps_store_setting_get(s, "last_synced", &val, NULL) == 1)
-		ps_isotime_parse(val, &t);
-	free(val);
-	return t;
 }
 
 static void
@@ -888,16 +904,14 @@ emit_complete(struct run *r)
 	ev.fx_rate = r->fx_rate;
 	ev.fx_error = r->fx_error[0] ? r->fx_error : NULL;
 	ev.duration_ms = (long)(ps_monotonic_ms() - r->t0);
-	ev.last_synced = stored_last_synced(r->s);
+	ev.last_synced = ps_job_last_synced(r->s);
+	/* Counted before the event leaves, so a reader who saw it sees it
+	 * counted. */
 	if (store_outcome(r, time(NULL), ev.duration_ms, &ev.last_synced,
 	                  &r->stop) < 0) {
 		r->stopped = 1;
 		return;
 	}
-	/* Counted before the event leaves, so a reader who saw it sees it
-	 * counted; a counter that cannot be written does not fail the sync. */
-	ps_metrics_count_sync(
-	        r->s, r->failed ? PS_SYNC_PARTIAL : PS_SYNC_COMPLETE, NULL);
 	emit(r, &ev);
 }
 
@@ -905,6 +919,7 @@ static void
 emit_error(struct run *r, const struct ps_err *e, int started)
 {
 	struct ps_event ev = {.type = PS_EV_ERROR};
+	struct ps_txn *t;
 
 	ev.code = e->code;
 	ev.message = e->msg;
@@ -912,9 +927,14 @@ emit_error(struct run *r, const struct ps_err *e, int started)
 	ev.started = started;
 	ev.updated = r->updated;
 	ev.failed = r->failed;
-	if (started) {
-		ps_store_setting_put(r->s, "progress", NULL, NULL);
-		ps_metrics_count_sync(r->s, PS_SYNC_ERROR, NULL);
+	/* The status only lags if this cannot be written: the error the
+	 * caller must hear about is e. */
+	if (started && ps_txn_begin(r->s, 1, &t, NULL) == 0) {
+		if (ps_settings_set_doc(t, PS_SET_PROGRESS, NULL, NULL) < 0 ||
+		    ps_metrics_count_sync(t, PS_SYNC_ERROR, NULL) < 0)
+			ps_txn_abort(&t);
+		else
+			ps_txn_commit(&t, NULL);
 	}
 	emit(r, &ev);
 }
@@ -923,11 +943,9 @@ static int
 start(struct run *r, int64_t now, struct ps_err *err)
 {
 	struct ps_event ev = {.type = PS_EV_START};
-	char iso[PS_ISOTIME_LEN];
 	size_t i;
 
-	if (ps_store_setting_put(r->s, "sync_started_at",
-	                         ps_isotime_fmt(now, iso), err) < 0)
+	if (set_time(r->s, PS_SET_SYNC_STARTED_AT, now, err) < 0)
 		return -1;
 	r->t0 = ps_monotonic_ms();
 	ev.total = (long)r->n;
@@ -985,7 +1003,7 @@ ps_sync_run(const struct ps_conf *c, struct ps_store *s,
 		           "another sync is running; try again when it ends");
 		goto not_started;
 	}
-	if (clear_dead_progress(&r, err) < 0 ||
+	if (ps_job_clear_dead(s, err) < 0 ||
 	    check_cooldown(&r, origin, now, err) < 0 ||
 	    load_symbols(&r, err) < 0 || pick_mode(&r, now, err) < 0 ||
 	    check_daily_limit(&r, now, err) < 0 ||
@@ -1032,6 +1050,21 @@ struct profiles {
 };
 
 static int
+set_currency(struct ps_store *s, const char *sym, const char *ccy,
+             struct ps_err *err)
+{
+	struct ps_txn *t;
+
+	if (ps_txn_begin(s, 1, &t, err) < 0)
+		return -1;
+	if (ps_store_sym_set_currency(t, sym, ccy, err) < 0) {
+		ps_txn_abort(&t);
+		return -1;
+	}
+	return ps_txn_commit(&t, err);
+}
+
+static int
 on_profile_only(const struct ps_fetch_res *res, void *arg)
 {
 	struct profiles *p = arg;
@@ -1049,7 +1082,7 @@ on_profile_only(const struct ps_fetch_res *res, void *arg)
 		ps_err_set(&p->err, err.code, "profile of %s: %s", sym,
 		           err.msg);
 		p->failed = 1;
-	} else if (ps_store_sym_set_currency(p->s, sym, ccy, &p->err) < 0) {
+	} else if (set_currency(p->s, sym, ccy, &p->err) < 0) {
 		p->failed = 1;
 	}
 	return p->failed;

@@ -14,6 +14,7 @@
 #include "isotime.h"
 #include "lock.h"
 #include "portfolio.h"
+#include "settings.h"
 #include "symbol.h"
 #include "view.h"
 
@@ -84,17 +85,43 @@ print_free(cJSON *o, int ok, struct ps_err *err)
 	return out;
 }
 
-enum { K_LAST, K_PROGRESS, K_FX, K_RESULT, K_DAY, K_COUNT, K_N };
+/* What the status shows from the store, read in one snapshot. */
+struct status_vals {
+	int64_t last_synced; /* 0: never */
+	char *progress, *fx, *result;
+	long requests;
+	size_t nsyms;
+};
 
 static void
-vals_free(char **vals)
+status_vals_free(struct status_vals *v)
 {
-	size_t i;
+	free(v->progress);
+	free(v->fx);
+	free(v->result);
+	memset(v, 0, sizeof(*v));
+}
 
-	for (i = 0; i < K_N; i++) {
-		free(vals[i]);
-		vals[i] = NULL;
-	}
+static int
+status_read(struct ps_store *s, struct status_vals *v, struct ps_err *err)
+{
+	struct ps_txn *t;
+	int rc = -1;
+
+	memset(v, 0, sizeof(*v));
+	if (ps_txn_begin(s, 0, &t, err) < 0)
+		return -1;
+	if (ps_settings_time(t, PS_SET_LAST_SYNCED, &v->last_synced, err) < 0 ||
+	    ps_settings_doc(t, PS_SET_PROGRESS, &v->progress, err) < 0 ||
+	    ps_settings_doc(t, PS_SET_FX, &v->fx, err) < 0 ||
+	    ps_settings_doc(t, PS_SET_LAST_RESULT, &v->result, err) < 0 ||
+	    ps_settings_requests(t, time(NULL), &v->requests, err) < 0 ||
+	    ps_store_sym_count(t, &v->nsyms, err) < 0)
+		status_vals_free(v);
+	else
+		rc = 0;
+	ps_txn_abort(&t);
+	return rc;
 }
 
 /*
@@ -108,65 +135,54 @@ vals_free(char **vals)
  * answer shows what it left, and a dead sync's progress is not shown.
  */
 static int
-status_snapshot(struct ps_store *s, char **vals, int *running,
+status_snapshot(struct ps_store *s, struct status_vals *v, int *running,
                 struct ps_err *err)
 {
-	static const char *const keys[K_N] = {
-	        "last_synced", "progress",          "fx",
-	        "last_result", PS_REQUESTS_DAY_KEY, PS_REQUESTS_COUNT_KEY};
 	int held, tries;
 
 	for (tries = 0;; tries++) {
-		if (ps_store_settings_get(s, keys, vals, K_N, err) < 0)
+		if (status_read(s, v, err) < 0)
 			return -1;
 		held = ps_lock_held(ps_store_dir(s), err);
 		if (held < 0) {
-			vals_free(vals);
+			status_vals_free(v);
 			return -1;
 		}
-		*running = held && vals[K_PROGRESS] != NULL;
-		if (held || vals[K_PROGRESS] == NULL || tries == 1)
+		*running = held && v->progress != NULL;
+		if (held || v->progress == NULL || tries == 1)
 			return 0;
-		vals_free(vals);
+		status_vals_free(v);
 	}
 }
 
 char *
 ps_view_status(struct ps_store *s, struct ps_err *err)
 {
-	char *vals[K_N] = {0};
+	struct status_vals v;
 	cJSON *o = NULL, *progress = NULL;
-	size_t nsyms = 0;
-	long requests;
 	int running, ok = 0;
 
-	if (status_snapshot(s, vals, &running, err) < 0)
+	if (status_snapshot(s, &v, &running, err) < 0)
 		return NULL;
-	if (ps_store_sym_count(s, &nsyms, err) < 0) {
-		vals_free(vals);
-		return NULL;
-	}
-	requests =
-	        ps_store_requests_today(vals[K_DAY], vals[K_COUNT], time(NULL));
 	/* A progress that does not parse cannot be shown, so it does not
 	 * count as one either. */
-	if (running && (progress = cJSON_Parse(vals[K_PROGRESS])) == NULL)
+	if (running && (progress = cJSON_Parse(v.progress)) == NULL)
 		running = 0;
 	if (progress == NULL)
 		progress = cJSON_CreateNull();
 	o = cJSON_CreateObject();
-	ok = o != NULL && add_str(o, "last_synced", vals[K_LAST]) == 0 &&
+	ok = o != NULL && add_time(o, "last_synced", v.last_synced) == 0 &&
 	     cJSON_AddBoolToObject(o, "running", running);
 	if (ok) {
 		ok = add_item(o, "progress", progress) == 0;
 		progress = NULL; /* add_item took it, or freed it */
 	}
 	cJSON_Delete(progress);
-	ok = ok && cJSON_AddNumberToObject(o, "symbols", (double)nsyms) &&
-	     add_item(o, "fx", parsed_or_null(vals[K_FX])) == 0 &&
-	     add_item(o, "last_result", parsed_or_null(vals[K_RESULT])) == 0 &&
-	     cJSON_AddNumberToObject(o, "requests_today", (double)requests);
-	vals_free(vals);
+	ok = ok && cJSON_AddNumberToObject(o, "symbols", (double)v.nsyms) &&
+	     add_item(o, "fx", parsed_or_null(v.fx)) == 0 &&
+	     add_item(o, "last_result", parsed_or_null(v.result)) == 0 &&
+	     cJSON_AddNumberToObject(o, "requests_today", (double)v.requests);
+	status_vals_free(&v);
 	return print_free(o, ok, err);
 }
 
@@ -191,11 +207,10 @@ rate_of(const char *json, const char *field)
 }
 
 static int
-load_rates(struct ps_store *s, const struct ps_symrec *recs, size_t n,
+load_rates(struct ps_txn *t, const struct ps_symrec *recs, size_t n,
            struct rates *r, char **fx_json, struct ps_err *err)
 {
-	const char *keys[17];
-	char *vals[17] = {0}, names[16][24];
+	char *val;
 	size_t i, k;
 
 	r->n = 0;
@@ -210,19 +225,15 @@ load_rates(struct ps_store *s, const struct ps_symrec *recs, size_t n,
 		if (k == r->n)
 			strcpy(r->ccy[r->n++], c);
 	}
-	keys[0] = "fx";
 	for (k = 0; k < r->n; k++) {
-		snprintf(names[k], sizeof(names[k]), "fx_rate_%s", r->ccy[k]);
-		keys[k + 1] = names[k];
+		if (ps_settings_rate(t, r->ccy[k], &val, err) < 0)
+			return -1;
+		r->rate[k] = rate_of(val, "rate");
+		free(val);
 	}
-	if (ps_store_settings_get(s, keys, vals, r->n + 1, err) < 0)
+	if (ps_settings_doc(t, PS_SET_FX, fx_json, err) < 0)
 		return -1;
-	r->usd = rate_of(vals[0], "rate");
-	for (k = 0; k < r->n; k++) {
-		r->rate[k] = rate_of(vals[k + 1], "rate");
-		free(vals[k + 1]);
-	}
-	*fx_json = vals[0];
+	r->usd = rate_of(*fx_json, "rate");
 	return 0;
 }
 
@@ -266,7 +277,7 @@ price_row(const struct ps_symrec *p, const struct rates *r, double *value)
 }
 
 char *
-ps_view_prices(struct ps_store *s, struct ps_err *err)
+ps_view_prices(struct ps_txn *t, struct ps_err *err)
 {
 	struct ps_symrec *recs = NULL;
 	struct rates rates;
@@ -276,8 +287,8 @@ ps_view_prices(struct ps_store *s, struct ps_err *err)
 	size_t n = 0, i, known = 0;
 	int ok = 0;
 
-	if (ps_store_sym_list(s, &recs, &n, err) < 0 ||
-	    load_rates(s, recs, n, &rates, &fx, err) < 0)
+	if (ps_store_sym_list(t, &recs, &n, err) < 0 ||
+	    load_rates(t, recs, n, &rates, &fx, err) < 0)
 		goto free_recs;
 	o = cJSON_CreateObject();
 	if (o == NULL || add_item(o, "fx", parsed_or_null(fx)) < 0 ||
@@ -306,9 +317,9 @@ free_recs:
 	return NULL;
 }
 
-static char *
-history_doc(struct ps_store *s, const char *symbol, int64_t from, int64_t to,
-            size_t limit, int daily, struct ps_err *err)
+char *
+ps_view_history(struct ps_txn *t, const char *symbol, int64_t from, int64_t to,
+                size_t limit, int daily, struct ps_err *err)
 {
 	struct ps_point *pts = NULL;
 	char iso[PS_ISOTIME_LEN];
@@ -316,8 +327,7 @@ history_doc(struct ps_store *s, const char *symbol, int64_t from, int64_t to,
 	size_t n = 0, i;
 	int rc, ok = 0;
 
-	rc = (daily ? ps_store_history_daily : ps_store_history)(
-	        s, symbol, from, to, limit, &pts, &n, err);
+	rc = ps_store_history(t, symbol, from, to, limit, daily, &pts, &n, err);
 	if (rc < 0)
 		return NULL;
 	if (rc == 0) {
@@ -344,20 +354,6 @@ history_doc(struct ps_store *s, const char *symbol, int64_t from, int64_t to,
 print:
 	free(pts);
 	return print_free(o, ok, err);
-}
-
-char *
-ps_view_history(struct ps_store *s, const char *symbol, int64_t from,
-                int64_t to, size_t limit, struct ps_err *err)
-{
-	return history_doc(s, symbol, from, to, limit, 0, err);
-}
-
-char *
-ps_view_history_daily(struct ps_store *s, const char *symbol, int64_t from,
-                      int64_t to, size_t limit, struct ps_err *err)
-{
-	return history_doc(s, symbol, from, to, limit, 1, err);
 }
 
 /* The callback's "stop" after an allocation failed. */
@@ -393,7 +389,7 @@ pf_point(const struct ps_pf_day *d, void *arg, struct ps_err *err)
 }
 
 char *
-ps_view_portfolio(struct ps_store *s, int64_t from, int64_t to,
+ps_view_portfolio(struct ps_txn *t, int64_t from, int64_t to,
                   struct ps_err *err)
 {
 	cJSON *o = cJSON_CreateObject(), *a;
@@ -404,7 +400,7 @@ ps_view_portfolio(struct ps_store *s, int64_t from, int64_t to,
 		ps_err_set(err, PS_ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (ps_portfolio_days(s, from, to, pf_point, a, err) < 0) {
+	if (ps_portfolio_days(t, from, to, pf_point, a, err) < 0) {
 		cJSON_Delete(o);
 		return NULL;
 	}

@@ -13,6 +13,7 @@
 #include "budget.h"
 #include "store.h"
 #include "tap.h"
+#include "txn.h"
 
 /* 2026-12-03T12:00:00Z and the next day. */
 #define DAY1 INT64_C(1796299200)
@@ -23,7 +24,7 @@ stored(struct ps_store *s, int64_t now)
 {
 	long n = -1;
 
-	ps_store_requests_add(s, now, 0, &n, NULL);
+	tx_requests_add(s, now, 0, &n, NULL);
 	return n;
 }
 
@@ -52,7 +53,7 @@ test_limit(struct ps_store *s)
 	tap_int(stored(s, DAY1), 0, "nothing written yet");
 	ps_budget_recorded(&b, 2);
 	tap_int(ps_budget_pending(&b), 3, "recorded(2) leaves 3 pending");
-	ps_store_requests_add(s, DAY1, 2, &used, NULL);
+	tx_requests_add(s, DAY1, 2, &used, NULL);
 	tap_int(ps_budget_flush(&b, DAY1, &err), 0, "flush");
 	tap_int(ps_budget_pending(&b), 0, "nothing pending after flush");
 	tap_int(stored(s, DAY1), 5, "the store holds 5");
@@ -74,7 +75,7 @@ test_others(struct ps_store *s)
 
 	ps_budget_init(&b, s, 3);
 	tap_int(ps_budget_take(&b, DAY2, &err), 0, "1 (of 3) with 1 stored");
-	ps_store_requests_add(s, DAY2, 1, &used, NULL);
+	tx_requests_add(s, DAY2, 1, &used, NULL);
 	tap_int(ps_budget_take(&b, DAY2, &err), -1,
 	        "another writer's request is seen at once: refused");
 	tap_int(ps_budget_refuse(&b, "this sync", 13, 0, &err), -1,

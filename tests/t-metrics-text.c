@@ -15,6 +15,7 @@
 #include "metrics.h"
 #include "store.h"
 #include "tap.h"
+#include "txn.h"
 
 #define NOW 1762550000
 
@@ -157,26 +158,25 @@ after_sync(struct ps_store *s)
 		ps_symrec_init(&r[i], i ? "MSFT" : "AAPL");
 		r[i].quantity = 2;
 	}
-	if (ps_store_sym_add(s, r, 2, &err) < 0)
+	if (tx_sym_add(s, r, 2, &err) < 0)
 		tap_diag("add: %s", err.msg);
 	r[0].price = 100;
 	r[0].quote_time = NOW - 4 * 86400;
 	strcpy(r[1].error, "not returned by FMP");
-	if (ps_store_apply_batch(s, r, 2, NOW, &err) < 0)
+	if (tx_apply_batch(s, r, 2, NOW, &err) < 0)
 		tap_diag("apply: %s", err.msg);
-	ps_store_setting_put(s, "last_synced", "2025-11-07T21:13:20Z", NULL);
-	ps_store_setting_put(
-	        s, "last_result",
-	        "{\"updated\":1,\"failed\":1,\"failed_symbols\":"
-	        "[\"MSFT\"],\"mode\":\"batch\",\"duration_ms\":1500}",
-	        NULL);
-	ps_store_setting_put(s, "fx",
-	                     "{\"pair\":\"US\\\"D\\\\\",\"rate\":0.5,\"basis\":"
-	                     "\"price\",\"at\":\"2025-11-07T21:13:20Z\"}",
-	                     NULL);
-	ps_metrics_count_sync(s, PS_SYNC_PARTIAL, NULL);
-	ps_metrics_count_sync(s, PS_SYNC_PARTIAL, NULL);
-	ps_metrics_count_sync(s, PS_SYNC_ERROR, NULL);
+	tx_setting_put(s, "last_synced", "2025-11-07T21:13:20Z", NULL);
+	tx_setting_put(s, "last_result",
+	               "{\"updated\":1,\"failed\":1,\"failed_symbols\":"
+	               "[\"MSFT\"],\"mode\":\"batch\",\"duration_ms\":1500}",
+	               NULL);
+	tx_setting_put(s, "fx",
+	               "{\"pair\":\"US\\\"D\\\\\",\"rate\":0.5,\"basis\":"
+	               "\"price\",\"at\":\"2025-11-07T21:13:20Z\"}",
+	               NULL);
+	tx_count_sync(s, PS_SYNC_PARTIAL, NULL);
+	tx_count_sync(s, PS_SYNC_PARTIAL, NULL);
+	tx_count_sync(s, PS_SYNC_ERROR, NULL);
 	t = text(s, 0, NOW);
 	tap_int(bad_values(t), 0, "every value finite after a sync");
 	tap_ok(has_line(t, "pricesync_last_sync_timestamp_seconds 1762550000"),

@@ -26,6 +26,7 @@
 #include "store.h"
 #include "sync.h"
 #include "tap.h"
+#include "txn.h"
 
 static int refuse_connects;
 static pid_t fake_pid = -1;
@@ -67,8 +68,7 @@ on_event(const struct ps_event *ev, void *arg)
 	if (ev->type != PS_EV_ERROR)
 		return;
 	sn->error_code = (int)ev->code;
-	sn->progress_gone =
-	        ps_store_setting_get(sn->s, "progress", &val, NULL) == 0;
+	sn->progress_gone = tx_setting_get(sn->s, "progress", &val, NULL) == 0;
 	free(val);
 }
 
@@ -86,19 +86,19 @@ test_dead_progress(struct ps_store *s)
 
 	ps_symrec_init(&r, "AAPL");
 	if (!tap_int(ps_conf_defaults(&c, &err), 0, "defaults") ||
-	    !tap_int(ps_store_sym_add(s, &r, 1, &err), 0, "a symbol"))
+	    !tap_int(tx_sym_add(s, &r, 1, &err), 0, "a symbol"))
 		return;
 	free(c.fmp_base_url);
 	c.fmp_base_url = strdup("http://127.0.0.1:1");
 	c.base_url_is_default = 0;
 	c.daily_request_limit = 1; /* 1 batch + fx = 2: refused */
-	ps_store_setting_put(s, "progress", DEAD, &err);
+	tx_setting_put(s, "progress", DEAD, &err);
 	tap_int(ps_sync_run(&c, s, PS_SYNC_CLI, on_event, &sn, &err), -1,
 	        "the sync is refused after taking the lock");
 	tap_int(sn.error_code, PS_EUPSTREAM_QUOTA, "... by the request limit");
 	tap_int(sn.events, 1, "... with only its error event");
 	tap_ok(sn.progress_gone, "the dead sync's progress was cleared");
-	tap_int(ps_store_setting_get(s, "progress", &val, &err), 0,
+	tap_int(tx_setting_get(s, "progress", &val, &err), 0,
 	        "and stays cleared");
 	free(val);
 	ps_conf_free(&c);
@@ -189,7 +189,7 @@ test_fx_connect_fails(struct ps_store *s, const char *dir)
 	if (!tap_ok(port > 0, "fake FMP started"))
 		return;
 	ps_symrec_init(&r, "MSFT");
-	ps_store_sym_add(s, &r, 1, &err);
+	tx_sym_add(s, &r, 1, &err);
 	ps_conf_defaults(&c, &err);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d", port);
 	free(c.fmp_base_url);

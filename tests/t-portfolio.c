@@ -18,6 +18,7 @@
 #include "store.h"
 #include "tap.h"
 #include "view.h"
+#include "txn.h"
 
 #define DAY 86400
 #define D0 1795564800 /* 2026-11-25T00:00:00Z, a Wednesday */
@@ -36,7 +37,7 @@ holding(const char *sym, const char *ccy, double qty)
 		snprintf(r.currency, sizeof(r.currency), "%s", ccy);
 		r.currency_src = PS_CCY_USER;
 	}
-	if (ps_store_sym_add(st, &r, 1, &err) < 0)
+	if (tx_sym_add(st, &r, 1, &err) < 0)
 		tap_diag("sym_add %s: %s", sym, err.msg);
 }
 
@@ -50,7 +51,7 @@ closes(enum ps_series kind, const char *name, const struct ps_point *rows,
 
 	w.kind = kind, w.name = name, w.rows = rows, w.n = n;
 	w.record = 1, w.at = D0 + 10 * DAY, w.from = rows[0].time;
-	if (ps_store_daily_put(st, &w, 1, &added, &err) < 0)
+	if (tx_daily_put(st, &w, &added, &err) < 0)
 		tap_diag("daily_put %s: %s", name, err.msg);
 	return added;
 }
@@ -61,11 +62,11 @@ real_quote(const char *sym, double price, int64_t t)
 	struct ps_symrec r;
 	struct ps_err err;
 
-	ps_store_sym_get(st, sym, &r, &err);
+	tx_sym_get(st, sym, &r, &err);
 	r.price = price;
 	r.quote_time = t;
 	r.error[0] = '\0';
-	if (ps_store_apply_batch(st, &r, 1, t, &err) < 0)
+	if (tx_apply_batch(st, &r, 1, t, &err) < 0)
 		tap_diag("apply_batch: %s", err.msg);
 }
 
@@ -89,34 +90,31 @@ daily_rules(void)
 	        "backfill adds a close for each date without a point");
 	tap_int((long)closes(PS_SERIES_SYMBOL, "AAA", a, 4), 0,
 	        "a second backfill adds nothing");
-	ps_store_history(st, "AAA", INT64_MIN, INT64_MAX, 100, &pts, &n, &err);
+	tx_history(st, "AAA", INT64_MIN, INT64_MAX, 100, 0, &pts, &n, &err);
 	tap_int((long)n, 5, "raw history: 3 closes and 2 real quotes");
 	free(pts);
-	ps_store_history_daily(st, "AAA", INT64_MIN, INT64_MAX, 100, &pts, &n,
-	                       &err);
+	tx_history(st, "AAA", INT64_MIN, INT64_MAX, 100, 1, &pts, &n, &err);
 	tap_ok(n == 4 && pts[0].time == D0 && pts[1].price == 91 &&
 	               pts[1].time == D0 + DAY + 21 * 3600 &&
 	               pts[2].price == 102 && pts[3].time == D0 + 5 * DAY,
 	       "daily: one point per date, the real quote's day keeps it");
 	free(pts);
-	ps_store_history_daily(st, "AAA", INT64_MIN, INT64_MAX, 2, &pts, &n,
-	                       &err);
+	tx_history(st, "AAA", INT64_MIN, INT64_MAX, 2, 1, &pts, &n, &err);
 	tap_ok(n == 2 && pts[0].price == 102 && pts[1].price == 105,
 	       "daily: limit counts dates, newest kept");
 	free(pts);
-	tap_ok(ps_store_backfill_get(st, PS_SERIES_SYMBOL, "AAA", &rec, &err) ==
-	                       1 &&
+	tap_ok(tx_backfill_get(st, PS_SERIES_SYMBOL, "AAA", &rec, &err) == 1 &&
 	               rec.from == D0 && rec.at == D0 + 10 * DAY,
 	       "the symbol records when and how far back");
-	tap_int(ps_store_backfill_get(st, PS_SERIES_FX, "AAA", &rec, &err), 0,
+	tap_int(tx_backfill_get(st, PS_SERIES_FX, "AAA", &rec, &err), 0,
 	        "an fx series of that name is another thing");
 	{
 		const char *names[] = {"AAA"};
 
-		ps_store_sym_remove(st, names, 1, &err);
+		tx_sym_remove(st, names, 1, &err);
 	}
-	tap_int(ps_store_backfill_get(st, PS_SERIES_SYMBOL, "AAA", &rec, &err),
-	        0, "remove forgets the backfill");
+	tap_int(tx_backfill_get(st, PS_SERIES_SYMBOL, "AAA", &rec, &err), 0,
+	        "remove forgets the backfill");
 	tap_int((long)closes(PS_SERIES_SYMBOL, "AAA", a, 4), 0,
 	        "a symbol removed meanwhile gets no points");
 }
@@ -126,7 +124,7 @@ static cJSON *
 portfolio(int64_t from, int64_t to)
 {
 	struct ps_err err;
-	char *doc = ps_view_portfolio(st, from, to, &err);
+	char *doc = tx_view_portfolio(st, from, to, &err);
 	cJSON *j = doc ? cJSON_Parse(doc) : NULL;
 
 	if (doc == NULL)
@@ -198,7 +196,7 @@ values(void)
 	closes(PS_SERIES_SYMBOL, "QQQ", e, 1);
 	/* A sync on D0+2 at 14:00 saw BBB at 53 and USDGBP at 0.82. */
 	real_quote("BBB", 53, D0 + 2 * DAY + 14 * 3600);
-	ps_store_fx_put(st, "USDGBP", D0 + 2 * DAY + 14 * 3600, 0.82, &err);
+	tx_fx_put(st, "USDGBP", D0 + 2 * DAY + 14 * 3600, 0.82, &err);
 
 	j = portfolio(D0 - DAY, D0 + 5 * DAY);
 	pts = cJSON_GetObjectItem(j, "points");
@@ -228,7 +226,7 @@ values(void)
 	tap_int(cJSON_GetArraySize(cJSON_GetObjectItem(j, "points")), 1,
 	        "from = to: one date");
 	cJSON_Delete(j);
-	tap_ok(ps_view_portfolio(st, D0, D0 - DAY, &err) == NULL,
+	tap_ok(tx_view_portfolio(st, D0, D0 - DAY, &err) == NULL,
 	       "from after to is refused");
 }
 

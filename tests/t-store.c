@@ -21,6 +21,7 @@
 
 #include "store.h"
 #include "tap.h"
+#include "txn.h"
 
 #define DAY 86400
 #define NOW 1795602600 /* 2026-11-25T09:30:00Z */
@@ -74,7 +75,7 @@ add_syms(struct ps_store *s, const char *const *syms, size_t n)
 
 	for (i = 0; i < n && i < 16; i++)
 		ps_symrec_init(&recs[i], syms[i]);
-	if (ps_store_sym_add(s, recs, i, &err) < 0) {
+	if (tx_sym_add(s, recs, i, &err) < 0) {
 		tap_diag("sym_add: %s", err.msg);
 		return -1;
 	}
@@ -90,8 +91,8 @@ npoints(struct ps_store *s, const char *symbol)
 	size_t n = 0;
 	int rc;
 
-	rc = ps_store_history(s, symbol, INT64_MIN, INT64_MAX, SIZE_MAX, &pts,
-	                      &n, &err);
+	rc = tx_history(s, symbol, INT64_MIN, INT64_MAX, SIZE_MAX, 0, &pts, &n,
+	                &err);
 	free(pts);
 	if (rc < 0)
 		tap_diag("history: %s", err.msg);
@@ -196,12 +197,12 @@ test_symbols(struct ps_store *s)
 	struct ps_err err = {0};
 	size_t n = 99;
 
-	tap_int(ps_store_sym_list(s, &list, &n, &err), 0, "list when empty");
+	tap_int(tx_sym_list(s, &list, &n, &err), 0, "list when empty");
 	tap_ok(n == 0 && list == NULL, "... is empty and NULL");
 	tap_int(add_syms(s, syms, 3), 0, "add three symbols");
-	tap_int(ps_store_sym_count(s, &n, &err), 0, "count");
+	tap_int(tx_sym_count(s, &n, &err), 0, "count");
 	tap_int((long long)n, 3, "... is 3");
-	tap_int(ps_store_sym_list(s, &list, &n, &err), 0, "list");
+	tap_int(tx_sym_list(s, &list, &n, &err), 0, "list");
 	tap_ok(n == 3 && list != NULL && strcmp(list[0].symbol, "AAPL") == 0 &&
 	               strcmp(list[1].symbol, "MSFT") == 0 &&
 	               strcmp(list[2].symbol, "VOD.L") == 0,
@@ -209,24 +210,24 @@ test_symbols(struct ps_store *s)
 	tap_str(n == 3 ? list[2].currency : NULL, "GBp",
 	        "VOD.L's inferred currency is GBp");
 	free(list);
-	tap_int(ps_store_sym_get(s, "AAPL", &r, &err), 1, "get AAPL");
+	tap_int(tx_sym_get(s, "AAPL", &r, &err), 1, "get AAPL");
 	tap_ok(isnan(r.price) && isnan(r.quantity) && r.updated_at == 0,
 	       "a new record has no price, no quantity, never updated");
-	tap_int(ps_store_sym_get(s, "NOPE", &r, &err), 0, "get unknown is 0");
-	tap_int(ps_store_sym_get(s, "", &r, &err), -1, "get \"\" is -1");
+	tap_int(tx_sym_get(s, "NOPE", &r, &err), 0, "get unknown is 0");
+	tap_int(tx_sym_get(s, "", &r, &err), -1, "get \"\" is -1");
 	tap_int(err.code, PS_EINVALID, "... PS_EINVALID");
 
 	/* Re-adding: quantity and a user currency only, prices stay. */
 	r = quote("AAPL", 190.5, NOW - 60);
-	tap_int(ps_store_apply_batch(s, &r, 1, NOW, &err), 0, "price AAPL");
+	tap_int(tx_apply_batch(s, &r, 1, NOW, &err), 0, "price AAPL");
 	ps_symrec_init(&add, "AAPL");
 	add.quantity = 12.5;
 	snprintf(add.currency, sizeof(add.currency), "EUR");
 	add.currency_src = PS_CCY_USER;
 	add.price = 1;
 	snprintf(add.name, sizeof(add.name), "overwritten?");
-	tap_int(ps_store_sym_add(s, &add, 1, &err), 0, "re-add AAPL");
-	ps_store_sym_get(s, "AAPL", &r, &err);
+	tap_int(tx_sym_add(s, &add, 1, &err), 0, "re-add AAPL");
+	tx_sym_get(s, "AAPL", &r, &err);
 	tap_dbl(r.quantity, 12.5, "... quantity updated");
 	tap_ok(strcmp(r.currency, "EUR") == 0 && r.currency_src == PS_CCY_USER,
 	       "... user currency updated");
@@ -234,9 +235,9 @@ test_symbols(struct ps_store *s)
 	tap_str(r.name, "AAPL Inc", "... name kept");
 	tap_int(r.updated_at, NOW, "... updated_at kept");
 	ps_symrec_init(&add, "AAPL");
-	tap_int(ps_store_sym_add(s, &add, 1, &err), 0,
+	tap_int(tx_sym_add(s, &add, 1, &err), 0,
 	        "re-add AAPL without quantity or currency");
-	ps_store_sym_get(s, "AAPL", &r, &err);
+	tx_sym_get(s, "AAPL", &r, &err);
 	tap_dbl(r.quantity, 12.5, "... quantity kept");
 	tap_str(r.currency, "EUR", "... user currency kept");
 	tap_int(npoints(s, "AAPL"), 1, "... history kept");
@@ -260,27 +261,27 @@ test_remove(struct ps_store *s)
 		return;
 	for (i = 0; i < 600; i++)
 		recs[i] = quote("A", (double)i, NOW - 600 + (int64_t)i);
-	tap_int(ps_store_apply_batch(s, recs, 600, NOW, &err), 0,
+	tap_int(tx_apply_batch(s, recs, 600, NOW, &err), 0,
 	        "600 points for A in one batch");
 	for (i = 0; i < 600; i++)
 		recs[i] = quote(i % 2 ? "AB" : "ZZ", (double)i,
 		                NOW - 600 + (int64_t)i);
-	tap_int(ps_store_apply_batch(s, recs, 600, NOW, &err), 0,
+	tap_int(tx_apply_batch(s, recs, 600, NOW, &err), 0,
 	        "300 points each for AB and ZZ");
 	free(recs);
 	tap_int(npoints(s, "A"), 600, "A has 600 points");
 	tap_int(npoints(s, "AB"), 300, "AB has 300 points");
 
-	ps_store_sym_count(s, &before, &err);
-	tap_int(ps_store_sym_remove(s, bad, 2, &err), -1,
+	tx_sym_count(s, &before, &err);
+	tap_int(tx_sym_remove(s, bad, 2, &err), -1,
 	        "remove with an unknown symbol fails");
 	tap_int(err.code, PS_EINVALID, "... PS_EINVALID");
 	tap_ok(strstr(err.msg, "NOPE") != NULL, "... naming it (%s)", err.msg);
-	ps_store_sym_count(s, &n, &err);
+	tx_sym_count(s, &n, &err);
 	tap_int((long long)n, (long long)before, "... and removes nothing");
 	tap_int(npoints(s, "AB"), 300, "... not even AB's history");
 
-	tap_int(ps_store_sym_remove(s, one, 1, &err), 0, "remove A");
+	tap_int(tx_sym_remove(s, one, 1, &err), 0, "remove A");
 	tap_int(npoints(s, "A"), -2, "A is gone (history says absent)");
 	tap_int(npoints(s, "AB"), 300,
 	        "AB (sorts right after A) keeps its history");
@@ -301,11 +302,10 @@ test_apply(struct ps_store *s)
 
 	add_syms(s, syms, 5);
 	recs[0] = quote("ERR", 10, NOW - 100);
-	tap_int(ps_store_apply_batch(s, recs, 1, NOW - 50, &err), 0,
-	        "ERR priced");
+	tap_int(tx_apply_batch(s, recs, 1, NOW - 50, &err), 0, "ERR priced");
 	ps_symrec_init(&r, "BATCH");
 	r.quantity = 3;
-	ps_store_sym_add(s, &r, 1, &err);
+	tx_sym_add(s, &r, 1, &err);
 
 	recs[0] = quote("BATCH", 101.25, NOW - 10);
 	recs[0].quantity = 99; /* must be ignored */
@@ -316,10 +316,9 @@ test_apply(struct ps_store *s)
 	recs[3].currency_src = PS_CCY_PROFILE;
 	recs[4] = quote("VOD.L", 72.3, 0);     /* no quote time: no point */
 	recs[5] = quote("NOQ", NAN, NOW - 10); /* NaN price: no point */
-	tap_int(ps_store_apply_batch(s, recs, 6, NOW, &err), 0,
-	        "apply a batch");
+	tap_int(tx_apply_batch(s, recs, 6, NOW, &err), 0, "apply a batch");
 
-	ps_store_sym_get(s, "BATCH", &r, &err);
+	tx_sym_get(s, "BATCH", &r, &err);
 	tap_dbl(r.price, 101.25, "success: price stored");
 	tap_dbl(r.day_high, 102.25, "success: day high stored");
 	tap_str(r.name, "BATCH Inc", "success: name stored");
@@ -329,83 +328,83 @@ test_apply(struct ps_store *s)
 	tap_dbl(r.quantity, 3, "success: quantity untouched");
 	tap_int(npoints(s, "BATCH"), 1, "success: one history point");
 
-	ps_store_sym_get(s, "ERR", &r, &err);
+	tx_sym_get(s, "ERR", &r, &err);
 	tap_str(r.error, "no price in FMP's answer", "error: error stored");
 	tap_dbl(r.price, 10, "error: old price stays");
 	tap_int(r.updated_at, NOW - 50, "error: updated_at stays");
 	tap_int(npoints(s, "ERR"), 1, "error: no history point");
 	recs[0] = quote("ERR", 11, NOW - 5);
-	ps_store_apply_batch(s, recs, 1, NOW + 1, &err);
-	ps_store_sym_get(s, "ERR", &r, &err);
+	tx_apply_batch(s, recs, 1, NOW + 1, &err);
+	tx_sym_get(s, "ERR", &r, &err);
 	tap_str(r.error, "", "a later success clears the error");
 
-	tap_int(ps_store_sym_get(s, "GONE", &r, &err), 0,
+	tap_int(tx_sym_get(s, "GONE", &r, &err), 0,
 	        "a symbol not in the store is skipped, not created");
 	tap_int(npoints(s, "GONE"), -2, "... and gets no history");
 
-	ps_store_sym_get(s, "X.DE", &r, &err);
+	tx_sym_get(s, "X.DE", &r, &err);
 	tap_ok(strcmp(r.currency, "EUR") == 0 &&
 	               r.currency_src == PS_CCY_PROFILE,
 	       "a profile currency replaces an unknown inferred one");
 	recs[0] = quote("VOD.L", 72.5, NOW - 10);
 	snprintf(recs[0].currency, sizeof(recs[0].currency), "GBP");
 	recs[0].currency_src = PS_CCY_PROFILE;
-	ps_store_apply_batch(s, recs, 1, NOW, &err);
-	ps_store_sym_get(s, "VOD.L", &r, &err);
+	tx_apply_batch(s, recs, 1, NOW, &err);
+	tx_sym_get(s, "VOD.L", &r, &err);
 	tap_str(r.currency, "GBP", "a profile currency replaces GBp inferred");
 	recs[0] = quote("AAPL", 191, NOW - 5);
 	snprintf(recs[0].currency, sizeof(recs[0].currency), "USD");
 	recs[0].currency_src = PS_CCY_PROFILE;
-	ps_store_apply_batch(s, recs, 1, NOW, &err);
-	ps_store_sym_get(s, "AAPL", &r, &err);
+	tx_apply_batch(s, recs, 1, NOW, &err);
+	tx_sym_get(s, "AAPL", &r, &err);
 	tap_ok(strcmp(r.currency, "EUR") == 0 && r.currency_src == PS_CCY_USER,
 	       "a profile currency never replaces a user's");
 
-	tap_int(ps_store_sym_set_currency(s, "MSFT", "CAD", &err), 1,
+	tap_int(tx_sym_set_currency(s, "MSFT", "CAD", &err), 1,
 	        "set_currency replaces an inferred currency");
-	ps_store_sym_get(s, "MSFT", &r, &err);
+	tx_sym_get(s, "MSFT", &r, &err);
 	tap_ok(strcmp(r.currency, "CAD") == 0 &&
 	               r.currency_src == PS_CCY_PROFILE,
 	       "... as a profile currency");
-	tap_int(ps_store_sym_set_currency(s, "AAPL", "USD", &err), 0,
+	tap_int(tx_sym_set_currency(s, "AAPL", "USD", &err), 0,
 	        "set_currency leaves a user currency alone");
-	ps_store_sym_get(s, "AAPL", &r, &err);
+	tx_sym_get(s, "AAPL", &r, &err);
 	tap_str(r.currency, "EUR", "... which stays");
-	tap_int(ps_store_sym_set_currency(s, "GONE", "USD", &err), 0,
+	tap_int(tx_sym_set_currency(s, "GONE", "USD", &err), 0,
 	        "set_currency on an absent symbol is 0");
-	tap_int(ps_store_sym_get(s, "GONE", &r, &err), 0, "... and adds none");
+	tap_int(tx_sym_get(s, "GONE", &r, &err), 0, "... and adds none");
 
 	tap_int(npoints(s, "VOD.L"), 1,
 	        "quote time 0 added no point (only the later quote did)");
-	ps_store_sym_get(s, "NOQ", &r, &err);
+	tx_sym_get(s, "NOQ", &r, &err);
 	tap_ok(isnan(r.price) && npoints(s, "NOQ") == 0,
 	       "a NaN price adds no point");
 
 	/* Dedup by quote time. */
 	recs[0] = quote("BATCH", 102, NOW - 10);
-	tap_int(ps_store_apply_batch(s, recs, 1, NOW + 60, &err), 0,
+	tap_int(tx_apply_batch(s, recs, 1, NOW + 60, &err), 0,
 	        "the same quote time again");
 	tap_int(npoints(s, "BATCH"), 1, "... adds no second point");
-	tap_ok(ps_store_history(s, "BATCH", INT64_MIN, INT64_MAX, 1, &pts, &n,
-	                        &err) == 1 &&
+	tap_ok(tx_history(s, "BATCH", INT64_MIN, INT64_MAX, 1, 0, &pts, &n,
+	                  &err) == 1 &&
 	               n == 1 && pts[0].price == 101.25,
 	       "... and keeps the first point as it was");
 	free(pts);
-	ps_store_apply_batch(s, recs, 1, NOW + 61, &err);
+	tx_apply_batch(s, recs, 1, NOW + 61, &err);
 	tap_int(npoints(s, "BATCH"), 1, "... nor a third time");
-	ps_store_sym_get(s, "BATCH", &r, &err);
+	tx_sym_get(s, "BATCH", &r, &err);
 	tap_int(r.updated_at, NOW + 61, "... but the record is refreshed");
 	recs[0] = quote("BATCH", 103, NOW + 50);
-	ps_store_apply_batch(s, recs, 1, NOW + 120, &err);
+	tx_apply_batch(s, recs, 1, NOW + 120, &err);
 	tap_int(npoints(s, "BATCH"), 2, "a new quote time adds a point");
 
-	tap_int(ps_store_apply_batch(s, recs, 0, NOW, &err), 0,
+	tap_int(tx_apply_batch(s, recs, 0, NOW, &err), 0,
 	        "an empty batch is fine");
 	recs[0] = quote("BATCH", 1, NOW + 500);
 	recs[1] = quote("", 1, NOW + 500);
-	tap_int(ps_store_apply_batch(s, recs, 2, NOW + 500, &err), -1,
+	tap_int(tx_apply_batch(s, recs, 2, NOW + 500, &err), -1,
 	        "a batch with an empty symbol fails");
-	ps_store_sym_get(s, "BATCH", &r, &err);
+	tx_sym_get(s, "BATCH", &r, &err);
 	tap_ok(r.price == 103 && npoints(s, "BATCH") == 2,
 	       "... and writes none of it");
 }
@@ -419,7 +418,7 @@ check_points(struct ps_store *s, const char *sym, int64_t from, int64_t to,
 	size_t n = 0, i;
 	int rc, ok;
 
-	rc = ps_store_history(s, sym, from, to, limit, &pts, &n, &err);
+	rc = tx_history(s, sym, from, to, limit, 0, &pts, &n, &err);
 	ok = rc == 1 && n == nwant;
 	for (i = 0; ok && i < n; i++)
 		ok = pts[i].time == want[i] && pts[i].price == want[i] / 10.0;
@@ -447,13 +446,13 @@ test_history(struct ps_store *s)
 	add_syms(s, syms, 4);
 	for (i = 0; i < 11; i++)
 		recs[i] = quote("H", all[i] / 10.0, all[i]);
-	ps_store_apply_batch(s, recs, 11, NOW, &err);
+	tx_apply_batch(s, recs, 11, NOW, &err);
 	for (i = 0; i < 11; i++)
 		recs[i] = quote(i % 2 ? "G" : "HA", 1, 1000 + (int64_t)i);
-	ps_store_apply_batch(s, recs, 11, NOW, &err);
+	tx_apply_batch(s, recs, 11, NOW, &err);
 	for (i = 0; i < 11; i++)
 		recs[i] = quote("ZZZZ", all[i] / 10.0, all[i]);
-	ps_store_apply_batch(s, recs, 11, NOW, &err);
+	tx_apply_batch(s, recs, 11, NOW, &err);
 
 	check_points(s, "H", INT64_MIN, INT64_MAX, SIZE_MAX, all, 11,
 	             "all points, oldest first");
@@ -476,8 +475,8 @@ test_history(struct ps_store *s)
 	             "before the first point: none");
 	check_points(s, "H", 60, 30, SIZE_MAX, NULL, 0, "from > to: none");
 	check_points(s, "H", INT64_MIN, INT64_MAX, 0, NULL, 0, "limit 0: none");
-	tap_int(ps_store_history(s, "NOPE", INT64_MIN, INT64_MAX, 10, &pts, &n,
-	                         &err),
+	tap_int(tx_history(s, "NOPE", INT64_MIN, INT64_MAX, 10, 0, &pts, &n,
+	                   &err),
 	        0, "history of an unknown symbol is 0");
 	tap_ok(pts == NULL && n == 0, "... with no points");
 	check_points(s, "BATCH", INT64_MIN, INT64_MAX, 0, NULL, 0,
@@ -494,16 +493,16 @@ test_settings(struct ps_store *s)
 	struct ps_err err = {0};
 	size_t i;
 
-	tap_int(ps_store_setting_get(s, "last_synced", &v, &err), 0,
+	tap_int(tx_setting_get(s, "last_synced", &v, &err), 0,
 	        "an absent setting is 0");
 	tap_ok(v == NULL, "... and NULL");
-	tap_int(ps_store_setting_put(s, "last_synced", "x", &err), 0, "put");
-	tap_int(ps_store_setting_get(s, "last_synced", &v, &err), 1, "get");
+	tap_int(tx_setting_put(s, "last_synced", "x", &err), 0, "put");
+	tap_int(tx_setting_get(s, "last_synced", &v, &err), 1, "get");
 	tap_str(v, "x", "... round trip");
 	free(v);
-	tap_int(ps_store_settings_put(s, keys, vals, 4, &err), 0,
+	tap_int(tx_settings_put(s, keys, vals, 4, &err), 0,
 	        "put several in one transaction");
-	tap_int(ps_store_settings_get(s, keys, got, 4, &err), 0,
+	tap_int(tx_settings_get(s, keys, got, 4, &err), 0,
 	        "get several in one transaction");
 	tap_ok(got[0] && got[1] && !got[2] && got[3] &&
 	               strcmp(got[0], vals[0]) == 0 &&
@@ -512,16 +511,16 @@ test_settings(struct ps_store *s)
 	       "... the values, NULL for the absent one");
 	for (i = 0; i < 4; i++)
 		free(got[i]);
-	tap_int(ps_store_settings_put(s, keys + 1, del, 1, &err), 0,
+	tap_int(tx_settings_put(s, keys + 1, del, 1, &err), 0,
 	        "a NULL value deletes");
-	tap_int(ps_store_setting_get(s, "fx_rate", &v, &err), 0, "... gone");
-	tap_int(ps_store_setting_put(s, "fx_rate", NULL, &err), 0,
+	tap_int(tx_setting_get(s, "fx_rate", &v, &err), 0, "... gone");
+	tap_int(tx_setting_put(s, "fx_rate", NULL, &err), 0,
 	        "deleting an absent key is fine");
-	tap_int(ps_store_setting_put(s, "", "v", &err), -1,
+	tap_int(tx_setting_put(s, "", "v", &err), -1,
 	        "an empty key is refused");
-	tap_int(ps_store_setting_put(s, "empty", "", &err), 0,
+	tap_int(tx_setting_put(s, "empty", "", &err), 0,
 	        "an empty value is stored");
-	ps_store_setting_get(s, "empty", &v, &err);
+	tx_setting_get(s, "empty", &v, &err);
 	tap_str(v, "", "... and read back");
 	free(v);
 }
@@ -533,25 +532,25 @@ test_requests(struct ps_store *s)
 	char *day = NULL;
 	long c = -1;
 
-	tap_int(ps_store_requests_add(s, NOW, 0, &c, &err), 0, "read counter");
+	tap_int(tx_requests_add(s, NOW, 0, &c, &err), 0, "read counter");
 	tap_int(c, 0, "... starts at 0");
-	ps_store_requests_add(s, NOW, 3, &c, &err);
+	tx_requests_add(s, NOW, 3, &c, &err);
 	tap_int(c, 3, "add 3");
-	ps_store_requests_add(s, NOW + 3600, 2, &c, &err);
+	tx_requests_add(s, NOW + 3600, 2, &c, &err);
 	tap_int(c, 5, "add 2 later the same day");
-	ps_store_requests_add(s, NOW + 3600, 0, &c, &err);
+	tx_requests_add(s, NOW + 3600, 0, &c, &err);
 	tap_int(c, 5, "delta 0 reads it");
-	ps_store_setting_get(s, "requests_day", &day, &err);
+	tx_setting_get(s, "requests_day", &day, &err);
 	tap_str(day, "2026-11-25", "requests_day is the UTC day");
 	free(day);
-	ps_store_requests_add(s, NOW + DAY, 0, &c, &err);
+	tx_requests_add(s, NOW + DAY, 0, &c, &err);
 	tap_int(c, 0, "the next day reads 0");
-	ps_store_requests_add(s, NOW + DAY, 4, &c, &err);
+	tx_requests_add(s, NOW + DAY, 4, &c, &err);
 	tap_int(c, 4, "the next day counts from 0");
-	ps_store_setting_get(s, "requests_day", &day, &err);
+	tx_setting_get(s, "requests_day", &day, &err);
 	tap_str(day, "2026-11-26", "requests_day rolled over");
 	free(day);
-	ps_store_requests_add(s, NOW, 0, &c, &err);
+	tx_requests_add(s, NOW, 0, &c, &err);
 	tap_int(c, 0, "the old day no longer counts");
 }
 
@@ -582,7 +581,7 @@ test_map_full(const char *tmp)
 			         "a long enough company name to fill pages %zu",
 			         added + i);
 		}
-		rc = ps_store_sym_add(s, recs, 50, &err);
+		rc = tx_sym_add(s, recs, 50, &err);
 		if (rc == 0)
 			added += 50;
 	}
@@ -593,10 +592,10 @@ test_map_full(const char *tmp)
 	        "database full (map_size_mb = 1): raise map_size_mb in the "
 	        "config",
 	        "... saying what to do");
-	tap_int(ps_store_sym_count(s, &n, &err), 0, "the store still reads");
+	tap_int(tx_sym_count(s, &n, &err), 0, "the store still reads");
 	tap_int((long long)n, (long long)added,
 	        "... every committed batch is there, the failed one is not");
-	tap_int(ps_store_sym_get(s, "S00000", &r, &err), 1,
+	tap_int(tx_sym_get(s, "S00000", &r, &err), 1,
 	        "... the first symbol reads back");
 
 	/* History growth fills it as well; the record update goes too. */
@@ -605,13 +604,13 @@ test_map_full(const char *tmp)
 		for (i = 0; i < 50; i++)
 			recs[i] = quote("S00000", (double)round,
 			                (int64_t)round * 50 + (int64_t)i + 1);
-		rc = ps_store_apply_batch(s, recs, 50, NOW + round, &err);
+		rc = tx_apply_batch(s, recs, 50, NOW + round, &err);
 	}
 	tap_int(rc, -1, "history growth fails at last");
 	tap_ok(err.code == PS_ESTORE &&
 	               strstr(err.msg, "database full") != NULL,
 	       "... with database full (%s)", err.msg);
-	ps_store_sym_get(s, "S00000", &r, &err);
+	tx_sym_get(s, "S00000", &r, &err);
 	tap_int(r.updated_at, NOW + round - 2,
 	        "... the last committed batch is intact, the failed one "
 	        "absent");
@@ -619,7 +618,7 @@ test_map_full(const char *tmp)
 	        "... history holds exactly the committed points");
 	ps_store_close(&s);
 	tap_int(ps_store_open(&s, dir, 1, &err), 0, "a full store reopens");
-	ps_store_sym_count(s, &n, &err);
+	tx_sym_count(s, &n, &err);
 	tap_int((long long)n, (long long)added, "... with its data");
 	ps_store_close(&s);
 	free(dir);
@@ -641,12 +640,12 @@ worker_run(void *p)
 
 	snprintf(sym, sizeof(sym), "T%d", w->id);
 	ps_symrec_init(&r, sym);
-	if (ps_store_sym_add(w->s, &r, 1, &err) < 0)
+	if (tx_sym_add(w->s, &r, 1, &err) < 0)
 		w->failures++;
 	for (i = 1; i <= 40; i++) {
 		r = quote(sym, i, i);
-		if (ps_store_apply_batch(w->s, &r, 1, NOW, &err) < 0 ||
-		    ps_store_sym_get(w->s, sym, &r, &err) != 1 || r.price != i)
+		if (tx_apply_batch(w->s, &r, 1, NOW, &err) < 0 ||
+		    tx_sym_get(w->s, sym, &r, &err) != 1 || r.price != i)
 			w->failures++;
 	}
 	return NULL;
@@ -687,7 +686,7 @@ crash_child(const char *dir, int fd)
 	for (i = 1;; i++) {
 		for (j = 0; j < 20; j++)
 			recs[j] = quote("K", (double)i, i * 20 + j);
-		if (ps_store_apply_batch(s, recs, 20, i, &err) < 0)
+		if (tx_apply_batch(s, recs, 20, i, &err) < 0)
 			_exit(2);
 		if (write(fd, &i, sizeof(i)) != sizeof(i))
 			_exit(3);
@@ -737,16 +736,35 @@ test_crash(const char *tmp)
 		free(dir);
 		return;
 	}
-	tap_int(ps_store_sym_get(s, "K", &r, &err), 1, "K reads back");
+	tap_int(tx_sym_get(s, "K", &r, &err), 1, "K reads back");
 	tap_ok(r.price >= (double)seen && r.updated_at >= seen,
 	       "... with at least the last reported commit (%g)", r.price);
 	tap_ok(npoints(s, "K") >= seen * 20 && npoints(s, "K") % 20 == 0,
 	       "... history holds whole batches only (%ld)", npoints(s, "K"));
 	r = quote("K", 1e6, INT64_MAX);
-	tap_int(ps_store_apply_batch(s, &r, 1, NOW, &err), 0,
+	tap_int(tx_apply_batch(s, &r, 1, NOW, &err), 0,
 	        "a writer can write again (the dead writer's lock recovered)");
 	ps_store_close(&s);
 	free(dir);
+}
+
+/* What sync's batch write composes: the quotes, a setting and the request
+ * count in one write transaction, which fails whole. */
+static int
+apply_with(struct ps_store *s, const struct ps_symrec *r, int64_t now,
+           const char *key, const char *val, long requests, struct ps_err *err)
+{
+	struct ps_txn *t;
+
+	if (ps_txn_begin(s, 1, &t, err) < 0)
+		return -1;
+	if (ps_store_apply_batch(t, r, 1, now, err) < 0 ||
+	    ps_store_setting_put(t, key, val, err) < 0 ||
+	    ps_settings_requests_add(t, now, requests, NULL, err) < 0) {
+		ps_txn_abort(&t);
+		return -1;
+	}
+	return ps_txn_commit(&t, err);
 }
 
 static void
@@ -760,32 +778,147 @@ test_apply_with(struct ps_store *s)
 	int64_t now = 1795599000;
 
 	ps_symrec_init(&r, "WITH");
-	ps_store_sym_add(s, &r, 1, &err);
-	ps_store_requests_add(s, now, 0, &before, &err);
+	tx_sym_add(s, &r, 1, &err);
+	tx_requests_add(s, now, 0, &before, &err);
 	r.price = 12.5;
 	r.quote_time = 1762549202;
-	tap_int(ps_store_apply_batch_with(s, &r, 1, now, &key, &val, 1, 3,
-	                                  &err),
-	        0, "apply_batch_with commits quotes, a setting and requests");
-	ps_store_requests_add(s, now, 0, &after, &err);
+	tap_int(apply_with(s, &r, now, key, val, 3, &err), 0,
+	        "one transaction commits quotes, a setting and requests");
+	tx_requests_add(s, now, 0, &after, &err);
 	tap_int(after - before, 3, "the request count moved by 3");
-	tap_int(ps_store_setting_get(s, "progress", &got, &err), 1,
+	tap_int(tx_setting_get(s, "progress", &got, &err), 1,
 	        "the setting is there");
 	tap_str(got, val, "with its value");
 	free(got);
-	ps_store_sym_get(s, "WITH", &r, &err);
+	tx_sym_get(s, "WITH", &r, &err);
 	tap_dbl(r.price, 12.5, "and the quote");
 	/* An empty key fails the whole transaction: the quote stays out. */
 	key = "";
 	r.price = 99;
 	r.quote_time = 1762549999;
-	tap_int(ps_store_apply_batch_with(s, &r, 1, now, &key, &val, 1, 5,
-	                                  &err),
-	        -1, "a bad setting fails the batch");
-	ps_store_requests_add(s, now, 0, &before, &err);
+	tap_int(apply_with(s, &r, now, key, val, 5, &err), -1,
+	        "a bad setting fails the batch");
+	tx_requests_add(s, now, 0, &before, &err);
 	tap_int(before, after, "and the request count did not move");
-	ps_store_sym_get(s, "WITH", &r, &err);
+	tx_sym_get(s, "WITH", &r, &err);
 	tap_dbl(r.price, 12.5, "nor the quote");
+}
+
+static uint64_t
+revision(struct ps_store *s)
+{
+	struct ps_txn *t;
+	uint64_t rev = UINT64_MAX;
+
+	if (ps_txn_begin(s, 0, &t, NULL) == 0) {
+		ps_store_revision(t, &rev, NULL);
+		ps_txn_abort(&t);
+	}
+	return rev;
+}
+
+/* A caller's transaction: several writes commit or abort whole, a read
+ * sees one snapshot, and the revision moves with each commit only. */
+static void
+test_txn(struct ps_store *s)
+{
+	struct ps_symrec a, b, got;
+	struct ps_txn *t = NULL, *r = NULL;
+	struct ps_err err;
+	uint64_t rev0 = revision(s), rev;
+
+	ps_symrec_init(&a, "TXA");
+	ps_symrec_init(&b, "TXB");
+	tap_int(ps_txn_begin(s, 1, &t, &err), 0, "txn: begin a write");
+	tap_int(ps_store_sym_add(t, &a, 1, &err), 0, "txn: add one");
+	tap_int(ps_store_sym_get(t, "TXA", &got, &err), 1,
+	        "txn: the write sees its own write");
+	ps_store_sym_add(t, &b, 1, &err);
+	ps_txn_abort(&t);
+	tap_ok(t == NULL, "txn: abort clears the handle");
+	tap_int(tx_sym_get(s, "TXA", &got, &err), 0, "txn: abort keeps none");
+	tap_int((long long)(revision(s) - rev0), 0,
+	        "txn: an aborted write leaves the revision");
+	ps_txn_begin(s, 0, &r, &err);
+	ps_store_revision(r, &rev, &err);
+	tap_int((long long)(rev - rev0), 0, "txn: a reader's revision");
+	ps_txn_begin(s, 1, &t, &err);
+	ps_store_sym_add(t, &a, 1, &err);
+	ps_store_sym_add(t, &b, 1, &err);
+	tap_int(ps_txn_commit(&t, &err), 0, "txn: commit two adds");
+	tap_ok(t == NULL, "txn: commit clears the handle");
+	tap_int(ps_store_sym_get(r, "TXA", &got, &err), 0,
+	        "txn: a reader begun before keeps its snapshot");
+	ps_store_revision(r, &rev, &err);
+	tap_int((long long)(rev - rev0), 0, "txn: ... and its revision");
+	ps_txn_commit(&r, &err);
+	tap_int(tx_sym_get(s, "TXB", &got, &err), 1, "txn: both committed");
+	tap_int((long long)(revision(s) - rev0), 1,
+	        "txn: one commit bumps the revision by one");
+	tx_sym_count(s, &(size_t){0}, &err);
+	tap_int((long long)(revision(s) - rev0), 1,
+	        "txn: a read does not bump it");
+	ps_txn_abort(&t);
+	ps_txn_abort(NULL);
+	tap_ok(1, "txn: abort is safe on NULL");
+	tx_sym_remove(s, (const char *[]){"TXA", "TXB"}, 2, &err);
+}
+
+/* Walking the symbols in pieces of any size gives each once, in order. */
+static void
+test_range(const char *tmp)
+{
+	struct ps_symrec recs[40], out[7];
+	char *dir = path_join(tmp, "range"), last[sizeof(recs[0].symbol)] = "";
+	struct ps_store *s = NULL;
+	struct ps_txn *t;
+	struct ps_err err;
+	size_t i, n, seen = 0, calls = 0;
+	int ordered = 1;
+
+	if (!tap_int(ps_store_open(&s, dir, 16, &err), 0, "range: open")) {
+		free(dir);
+		return;
+	}
+	ps_txn_begin(s, 0, &t, &err);
+	tap_int(ps_store_sym_range(t, NULL, out, 7, &n, &err), 0,
+	        "range: an empty store");
+	tap_int((long long)n, 0, "range: ... has no records");
+	ps_txn_abort(&t);
+	for (i = 0; i < 40; i++) {
+		char sym[16];
+
+		snprintf(sym, sizeof(sym), "S%02zu", 39 - i);
+		ps_symrec_init(&recs[i], sym);
+	}
+	tx_sym_add(s, recs, 40, &err);
+	ps_txn_begin(s, 0, &t, &err);
+	do {
+		if (ps_store_sym_range(t, last, out, 7, &n, &err) < 0)
+			break;
+		for (i = 0; i < n; i++) {
+			ordered &= strcmp(out[i].symbol, last) > 0;
+			memcpy(last, out[i].symbol, sizeof(last));
+		}
+		seen += n;
+		calls++;
+	} while (n == 7);
+	tap_int((long long)seen, 40, "range: 40 symbols in pieces of 7");
+	tap_int((long long)calls, 6, "range: in 6 ranges");
+	tap_ok(ordered, "range: each once, in symbol order");
+	ps_store_sym_range(t, "S10", out, 2, &n, &err);
+	tap_ok(n == 2 && !strcmp(out[0].symbol, "S11") &&
+	               !strcmp(out[1].symbol, "S12"),
+	       "range: after an existing symbol starts at the next");
+	ps_store_sym_range(t, "S105", out, 1, &n, &err);
+	tap_ok(n == 1 && !strcmp(out[0].symbol, "S11"),
+	       "range: after an absent one starts at the next that sorts "
+	       "after it");
+	ps_store_sym_range(t, "S39", out, 7, &n, &err);
+	tap_int((long long)n, 0, "range: after the last, none");
+	ps_txn_abort(&t);
+	ps_store_close(&s);
+	free(dir);
 }
 
 /* A profile found for a symbol whose quote failed is kept, and so is the
@@ -797,19 +930,19 @@ test_apply_profile(struct ps_store *s)
 	struct ps_err err;
 
 	ps_symrec_init(&r, "GONE.DE");
-	ps_store_sym_add(s, &r, 1, &err);
+	tx_sym_add(s, &r, 1, &err);
 	r = failed("GONE.DE", "not returned by FMP");
 	r.profile_at = NOW - 5;
-	tap_int(ps_store_apply_batch(s, &r, 1, NOW, &err), 0,
+	tap_int(tx_apply_batch(s, &r, 1, NOW, &err), 0,
 	        "a failed quote with a profile call");
-	ps_store_sym_get(s, "GONE.DE", &r, &err);
+	tx_sym_get(s, "GONE.DE", &r, &err);
 	tap_int(r.profile_at, NOW - 5, "... profile_at stored");
 	tap_int(r.updated_at, 0, "... still never updated");
 	r = failed("GONE.DE", "not returned by FMP");
 	snprintf(r.currency, sizeof(r.currency), "CHF");
 	r.currency_src = PS_CCY_PROFILE;
-	ps_store_apply_batch(s, &r, 1, NOW, &err);
-	ps_store_sym_get(s, "GONE.DE", &r, &err);
+	tx_apply_batch(s, &r, 1, NOW, &err);
+	tx_sym_get(s, "GONE.DE", &r, &err);
 	tap_ok(strcmp(r.currency, "CHF") == 0 &&
 	               r.currency_src == PS_CCY_PROFILE,
 	       "... a profile currency is kept though the quote failed");
@@ -833,10 +966,10 @@ grow_main(const char *dir)
 	big[64 * 1024] = '\0';
 	for (i = 0; i < 40 && rc == 0; i++) {
 		snprintf(key, sizeof(key), "big%d", i);
-		rc = ps_store_setting_put(s, key, big, &err);
+		rc = tx_setting_put(s, key, big, &err);
 	}
 	if (rc == 0)
-		rc = ps_store_setting_put(s, "grown", "yes", &err);
+		rc = tx_setting_put(s, "grown", "yes", &err);
 	if (rc < 0)
 		fprintf(stderr, "grow: %s\n", err.msg);
 	ps_store_close(&s);
@@ -865,7 +998,7 @@ reader_run(void *p)
 		if (__atomic_load_n(r->stop, __ATOMIC_ACQUIRE))
 			after++;
 		r->reads++;
-		if (ps_store_sym_get(r->s, "R", &rec, &err) != 1) {
+		if (tx_sym_get(r->s, "R", &rec, &err) != 1) {
 			r->failures++;
 			memcpy(r->why, err.msg, sizeof(r->why));
 		}
@@ -922,19 +1055,19 @@ test_map_resized(const char *tmp, const char *self)
 	tap_int(started, 3, "three threads read meanwhile");
 	tap_int(failures, 0, "... and every read succeeded, after it too");
 	ps_err_clear(&err);
-	tap_ok(ps_store_setting_get(s, "grown", &got, &err) == 1,
+	tap_ok(tx_setting_get(s, "grown", &got, &err) == 1,
 	       "this process, open on a 1 MiB map, reads after it: %s",
 	       err.msg);
 	tap_str(got, "yes", "... what the other process wrote");
 	free(got);
 	got = NULL;
-	tap_int(ps_store_setting_get(s, "big39", &got, &err), 1,
+	tap_int(tx_setting_get(s, "big39", &got, &err), 1,
 	        "... even past its old map's end");
 	tap_int(got ? (long long)strlen(got) : -1, 64 * 1024, "... all of it");
 	free(got);
-	tap_ok(ps_store_setting_put(s, "after", "1", &err) == 0,
-	       "... and writes: %s", err.msg);
-	tap_int(ps_store_sym_count(s, &n, &err), 0, "... and reads again");
+	tap_ok(tx_setting_put(s, "after", "1", &err) == 0, "... and writes: %s",
+	       err.msg);
+	tap_int(tx_sym_count(s, &n, &err), 0, "... and reads again");
 	tap_int((long long)n, 1, "... its own data too");
 	ps_store_close(&s);
 	free(dir);
@@ -964,6 +1097,7 @@ main(int argc, char **argv)
 		test_settings(s);
 		test_requests(s);
 		test_apply_with(s);
+		test_txn(s);
 		test_apply_profile(s);
 		test_threads(s);
 		ps_store_close(&s);
@@ -971,6 +1105,7 @@ main(int argc, char **argv)
 		tap_diag("%s", err.msg);
 	}
 	free(dir);
+	test_range(tmp);
 	test_map_full(tmp);
 	test_map_resized(tmp, argv[0]);
 	test_crash(tmp);

@@ -21,6 +21,7 @@
 #include "store.h"
 #include "tap.h"
 #include "view.h"
+#include "txn.h"
 
 static double
 num(const cJSON *o, const char *k)
@@ -55,7 +56,7 @@ add(struct ps_store *s, const char *sym, double qty, const char *ccy)
 		strcpy(r.currency, ccy);
 		r.currency_src = PS_CCY_USER;
 	}
-	if (ps_store_sym_add(s, &r, 1, &err) < 0)
+	if (tx_sym_add(s, &r, 1, &err) < 0)
 		tap_diag("add %s: %s", sym, err.msg);
 }
 
@@ -68,7 +69,7 @@ quote(struct ps_store *s, const char *sym, double price)
 	ps_symrec_init(&r, sym);
 	r.price = price;
 	r.quote_time = 1762549202;
-	if (ps_store_apply_batch(s, &r, 1, 1762550000, &err) < 0)
+	if (tx_apply_batch(s, &r, 1, 1762550000, &err) < 0)
 		tap_diag("apply %s: %s", sym, err.msg);
 }
 
@@ -109,7 +110,7 @@ put(struct ps_store *s, const char *k, const char *v)
 {
 	struct ps_err err;
 
-	if (ps_store_setting_put(s, k, v, &err) < 0)
+	if (tx_setting_put(s, k, v, &err) < 0)
 		tap_diag("put %s: %s", k, err.msg);
 }
 
@@ -249,11 +250,10 @@ syncer_run(void *p)
 	while (!__atomic_load_n(&y->stop, __ATOMIC_ACQUIRE)) {
 		if (ps_lock_try(&lock, ps_store_dir(y->s), &err) != 1)
 			break;
-		ps_store_setting_put(y->s, "progress", START, &err);
-		ps_store_setting_put(y->s, "progress",
-		                     "{\" type\":\" progress\",\" batch\":1}",
-		                     &err);
-		ps_store_settings_put(y->s, keys, vals, 2, &err);
+		tx_setting_put(y->s, "progress", START, &err);
+		tx_setting_put(y->s, "progress",
+		               "{\" type\":\" progress\",\" batch\":1}", &err);
+		tx_settings_put(y->s, keys, vals, 2, &err);
 		ps_lock_release(&lock);
 		__atomic_add_fetch(&y->syncs, 1, __ATOMIC_RELAXED);
 	}
@@ -301,7 +301,7 @@ static void
 check_prices(struct ps_store *s)
 {
 	struct ps_err err;
-	char *text = ps_view_prices(s, &err);
+	char *text = tx_view_prices(s, &err);
 	cJSON *doc = text ? cJSON_Parse(text) : NULL;
 	const cJSON *r;
 
@@ -369,7 +369,7 @@ main(void)
 	quote(s, "ISF.L", 8.1);
 	quote(s, "SAP.DE", 100);
 	quote(s, "XYZ.TO", 3);
-	ps_store_settings_put(s, keys, vals, 3, &err);
+	tx_settings_put(s, keys, vals, 3, &err);
 	check_prices(s);
 
 	check_status_fields(s);
@@ -377,13 +377,13 @@ main(void)
 	check_snapshot(s);
 	check_snapshot_racing(s);
 
-	text = ps_view_history(s, "AAPL", INT64_MIN, INT64_MAX, 1000, &err);
+	text = tx_view_history(s, "AAPL", INT64_MIN, INT64_MAX, 1000, 0, &err);
 	tap_str(text,
 	        "{\"symbol\":\"AAPL\",\"points\":[{\"time\":"
 	        "\"2025-11-07T21:00:02Z\",\"price\":200}]}",
 	        "history shape");
 	free(text);
-	text = ps_view_history(s, "ZZZ", INT64_MIN, INT64_MAX, 1000, &err);
+	text = tx_view_history(s, "ZZZ", INT64_MIN, INT64_MAX, 1000, 0, &err);
 	tap_ok(text == NULL && err.code == PS_ENOT_FOUND,
 	       "unknown symbol is not_found");
 	free(text);
