@@ -1,6 +1,6 @@
 /*
  * conn: a FastCGI connection before libfcgi reads it. The accept loop of
- * web.c takes a connection here (under its mutex, never blocking), then,
+ * serve.c takes a connection here (under its mutex, never blocking), then,
  * outside the mutex, waits here until the peer has sent the whole head of
  * its request, peeking so that every byte stays queued for libfcgi's own
  * reader. A peer that sends nothing, sends it too slowly, or closes,
@@ -17,7 +17,7 @@
 
 /* How long a peer may take to send the head of its request (FastCGI
  * BEGIN_REQUEST and PARAMS), and how long the writes of one answer may
- * wait for it in all (web.c) or one write at most (SO_SNDTIMEO). */
+ * wait for it in all (request.c) or one write at most (SO_SNDTIMEO). */
 #define CONN_READ_TIMEOUT_MS 5000
 #define CONN_WRITE_TIMEOUT_MS 5000
 /* The most a head may weigh; nginx sends a few KiB. */

@@ -1,7 +1,7 @@
 /*
  * http: the pure HTTP rules of the web programs (see http.h). No FastCGI,
- * no I/O, no state: web.c feeds these the request's parameters and writes
- * what they build.
+ * no I/O, no state: request.c feeds these the request's parameters and
+ * writes what they build.
  */
 #include "config.h"
 
@@ -173,6 +173,25 @@ http_body_size_ok(const char *v, unsigned long long max)
 	if (n > 1ULL << 63)
 		return -1;
 	return n <= max;
+}
+
+int
+http_body_refused(const char *content_length, unsigned long long max,
+                  struct ps_err *err)
+{
+	int ok = http_body_size_ok(content_length, max);
+
+	if (ok > 0)
+		return 0;
+	if (ok < 0) {
+		ps_err_set(err, PS_EBAD_REQUEST,
+		           "CONTENT_LENGTH is not a length");
+		return 400;
+	}
+	ps_err_set(err, PS_EBAD_REQUEST,
+	           "the request body is over %llu bytes; this API takes none",
+	           max);
+	return 413;
 }
 
 /* ---- Origin ---- */

@@ -75,6 +75,11 @@ int http_query_get(const char *query, const char *name, char *out, size_t n);
  * or a decimal number up to max; 0 when a larger number; -1 when not a
  * decimal number (a sign, blanks, anything else, or past 2^63). */
 int http_body_size_ok(const char *content_length, unsigned long long max);
+/* Whether a request with this CONTENT_LENGTH (may be NULL) is served: 0
+ * when it is; else the status of its refusal, 400 (not a length) or 413
+ * (over max), with PS_EBAD_REQUEST and a message in err. */
+int http_body_refused(const char *content_length, unsigned long long max,
+                      struct ps_err *err);
 
 /* ---- Origin ---- */
 
@@ -99,7 +104,7 @@ int http_etag_matches(const char *if_none_match, const char *etag);
 
 /* The HTTP status for an error code (SPEC §5): 400, 403, 404, 405, 409,
  * 429, else 500. (A body over HTTP_BODY_MAX is a bad_request answered
- * 413: see web.c.) */
+ * 413: see http_body_refused.) */
 int http_status_for(enum ps_code code);
 /* The reason phrase of a status we send; "Internal Server Error" for any
  * other. Never NULL. */

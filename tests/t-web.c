@@ -201,6 +201,25 @@ test_body(void)
 }
 
 static void
+test_body_refused(void)
+{
+	struct ps_err err = {0};
+
+	tap_int(http_body_refused(NULL, 10, &err), 0, "refused: no body");
+	tap_int(http_body_refused("10", 10, &err), 0, "refused: the most");
+	tap_int(err.code, PS_OK, "refused: err untouched when served");
+	tap_int(http_body_refused("11", 10, &err), 413, "refused: over, 413");
+	tap_str(ps_code_name(err.code), "bad_request", "refused: bad_request");
+	tap_str(err.msg,
+	        "the request body is over 10 bytes; this API takes none",
+	        "refused: the message names the most");
+	tap_int(http_body_refused("1x", 10, &err), 400,
+	        "refused: not a length, 400");
+	tap_str(err.msg, "CONTENT_LENGTH is not a length",
+	        "refused: the message names the parameter");
+}
+
+static void
 test_origin(void)
 {
 	tap_ok(http_origin_ok(NULL, "h"), "origin: none is fine (curl)");
@@ -381,6 +400,7 @@ main(void)
 	test_decode();
 	test_query();
 	test_body();
+	test_body_refused();
 	test_origin();
 	test_etag();
 	test_answers();
