@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <cjson/cJSON.h>
@@ -389,6 +390,57 @@ const char *
 ps_store_dir(const struct ps_store *s)
 {
 	return s->dir;
+}
+
+/* Where this process maps the data file, from /proc/self/maps (LMDB tells
+ * the address only for MDB_FIXEDMAP): the mapping of the file's inode at
+ * offset 0. NULL when not found (not Linux, say). */
+static void *
+map_find(struct ps_store *s, size_t *len)
+{
+	unsigned long lo, hi, off, ino;
+	struct stat st;
+	mdb_filehandle_t fd;
+	char line[512];
+	void *base = NULL;
+	FILE *f;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0 || fstat(fd, &st) < 0)
+		return NULL;
+	f = fopen("/proc/self/maps", "r");
+	if (f == NULL)
+		return NULL;
+	while (base == NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%lx-%lx %*s %lx %*s %lu", &lo, &hi, &off,
+		           &ino) == 4 &&
+		    ino == (unsigned long)st.st_ino && off == 0) {
+			base = (void *)lo;
+			*len = hi - lo;
+		}
+	fclose(f);
+	return base;
+}
+
+/* The map is read-only and shared (no MDB_WRITEMAP: LMDB writes with
+ * pwrite), so a dropped page comes back from the page cache as it was, in
+ * whichever thread touches it next; remap held shared keeps the mapping
+ * from moving meanwhile. */
+void
+ps_store_shed(struct ps_store *s)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	size_t len = 0, used;
+	void *base;
+
+	pthread_rwlock_rdlock(&s->remap);
+	base = map_find(s, &len);
+	if (base != NULL && mdb_env_info(s->env, &info) == 0 &&
+	    mdb_env_stat(s->env, &st) == 0) {
+		used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+		madvise(base, used < len ? used : len, MADV_DONTNEED);
+	}
+	pthread_rwlock_unlock(&s->remap);
 }
 
 /* ---- transactions ---- */

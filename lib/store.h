@@ -32,6 +32,14 @@ void ps_store_close(struct ps_store **sp);
 /* The directory it was opened on (owned by the store). */
 const char *ps_store_dir(const struct ps_store *s);
 
+/* Lets go of the pages of the map this process has read: they stay in the
+ * page cache, so a later read costs a page fault, not I/O. The map's pages
+ * count in the process's resident memory, so a walk over the whole store
+ * (a sync, /api/prices) calls this between its pieces to stay flat in the
+ * number of symbols. Safe at any time, with transactions open in any
+ * thread. */
+void ps_store_shed(struct ps_store *s);
+
 /* ---- transactions ----
  *
  * Every function below works inside a transaction the caller began, so a

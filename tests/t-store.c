@@ -921,6 +921,66 @@ test_range(const char *tmp)
 	free(dir);
 }
 
+/* The resident kB of file-backed pages (the map's among them). */
+static long
+rss_file_kb(void)
+{
+	char line[128];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "RssFile: %ld", &kb) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	return kb;
+}
+
+/* Shedding the map's pages drops them from this process's resident set
+ * and changes nothing a reader sees, even inside an open transaction. */
+static void
+test_shed(const char *tmp)
+{
+	static struct ps_symrec recs[3000], out[3000];
+	char *dir = path_join(tmp, "shed");
+	struct ps_store *s = NULL;
+	struct ps_txn *t;
+	struct ps_err err;
+	size_t i, n = 0;
+	long before, after;
+	int same = 1;
+
+	if (!tap_int(ps_store_open(&s, dir, 64, &err), 0, "shed: open")) {
+		free(dir);
+		return;
+	}
+	for (i = 0; i < 3000; i++) {
+		char sym[16];
+
+		snprintf(sym, sizeof(sym), "SH%04zu", i);
+		recs[i] = quote(sym, (double)i, NOW);
+	}
+	tx_sym_add(s, recs, 3000, &err);
+	ps_txn_begin(s, 0, &t, &err);
+	ps_store_sym_range(t, NULL, out, 3000, &n, &err);
+	before = rss_file_kb();
+	ps_store_shed(s);
+	after = rss_file_kb();
+	tap_ok(before > 0 && after < before - 256,
+	       "shed: the walked pages leave the resident set (%ld -> %ld "
+	       "kB)",
+	       before, after);
+	ps_store_sym_range(t, NULL, out, 3000, &n, &err);
+	for (i = 0; i < n; i++)
+		same &= strcmp(out[i].symbol, recs[i].symbol) == 0 &&
+		        out[i].price == recs[i].price;
+	tap_ok(n == 3000 && same, "shed: the open reader reads the same");
+	ps_txn_abort(&t);
+	ps_store_close(&s);
+	free(dir);
+}
+
 /* A profile found for a symbol whose quote failed is kept, and so is the
  * time of the call (issue 9, defect 8). */
 static void
@@ -1106,6 +1166,7 @@ main(int argc, char **argv)
 	}
 	free(dir);
 	test_range(tmp);
+	test_shed(tmp);
 	test_map_full(tmp);
 	test_map_resized(tmp, argv[0]);
 	test_crash(tmp);
