@@ -1,340 +1,292 @@
 /*
- * pricesync dashboard (SPEC §7). Starts a sync with POST api/sync and reads
- * its NDJSON stream line by line as it arrives; polls api/sync/status (every
- * 60 s, every 2 s while a sync runs, paused while the tab is hidden) with
- * If-None-Match; shows api/prices as a table. URLs are relative to the page
- * so it works under any prefix. No framework, no build step. The chart and
- * the sparklines are chart.js's (PSChart.update, called when prices change).
+ * pricesync dashboard (SPEC §7). PSApi makes every request to api/…: GETs
+ * with the ETag kept per URL (chart.js's too), and POST api/sync, its NDJSON
+ * stream read as it arrives. The page state is one object; its sync is idle,
+ * ours (this page's POST runs) or elsewhere (the status says a sync runs
+ * that is not ours), and only the pure transition(state, event) changes it
+ * (tests/t-app.py runs it under node). paint() alone writes the page.
+ * Status is polled every 60 s, every 2 s while a sync runs elsewhere, not
+ * while the tab is hidden. URLs are relative to the page (any prefix).
  */
 'use strict';
-(function () {
-	var POLL_IDLE = 60000, POLL_RUNNING = 2000, STALE_MS = 3 * 864e5;
-	var $ = function (id) { return document.getElementById(id); };
-	var btn = $('sync'), progress = $('progress'), notice = $('notice');
-	var S = {
-		status: null, etag: null, pricesEtag: null,
-		streaming: false,	/* this page's own POST is running */
-		elsewhere: false,	/* status says a sync runs that is not ours */
-		lastPoll: 0, timer: 0, seq: 0, wantPrices: false
+/* Failures reject: an HTTP error as {status, statusText, code, message,
+ * retry}, an unreachable server as a TypeError. */
+var PSApi = (() => {
+	const kept = {};
+	const refusal = (res) => res.text().then((text) => {
+		let j = null;
+		try { j = JSON.parse(text); } catch (e) { /* not JSON: nginx's own page */ }
+		throw { status: res.status, statusText: res.statusText, code: j && j.code, message: j && j.message, retry: parseInt(res.headers.get('Retry-After'), 10) };
+	});
+	/* {json, fresh}: on a 304 the kept answer, not fresh. no-store: we keep
+	 * the ETag, so the browser's cache cannot turn a 304 into a 200. */
+	function get(url) {
+		const c = kept[url];
+		return fetch(url, { cache: 'no-store', headers: c && c.etag ? { 'If-None-Match': c.etag } : {} }).then((res) => {
+			if (res.status === 304 && c) return { json: c.json, fresh: false };
+			if (!res.ok) return refusal(res);
+			return res.json().then((json) => ({ json: (kept[url] = { etag: res.headers.get('ETag'), json }).json, fresh: true }));
+		});
+	}
+	const changed = (url) => get(url).then((r) => (r.fresh ? r.json : null));
+	/* Each event of the stream to onEvent; a line may be split across chunks. */
+	function sync(onEvent) {
+		return fetch('api/sync', { method: 'POST', cache: 'no-store', headers: { Accept: 'application/x-ndjson' } }).then((res) => {
+			if (res.status !== 200 || !res.body) return refusal(res);
+			const reader = res.body.getReader(), dec = new TextDecoder();
+			let buf = '';
+			const line = (l) => {
+				let ev;
+				try { ev = JSON.parse(l); } catch (e) { return; }
+				onEvent(ev);
+			};
+			const pump = () => reader.read().then((r) => {
+				buf += dec.decode(r.value, { stream: !r.done });
+				const ls = buf.split('\n');
+				buf = r.done ? '' : ls.pop();
+				ls.forEach((l) => l.trim() && line(l.trim()));
+				if (!r.done) return pump();
+			});
+			return pump();
+		});
+	}
+	return {
+		sync,
+		status: () => changed('api/sync/status'),	/* null: unchanged */
+		prices: () => changed('api/prices'),
+		/* The JSON; the kept one when unchanged or unreachable, null on an HTTP error. */
+		json: (url) => get(url).then((r) => r.json, (e) => (!e.status && kept[url] ? kept[url].json : null)),
+		kept: (url) => kept[url] && kept[url].json,
+		history: (sym, from) => `api/prices/${encodeURIComponent(sym)}/history?interval=day&from=${from}`,
+		portfolio: (from) => 'api/portfolio/history' + (from ? '?from=' + from : '')
 	};
+})();
 
-	/* ---- formatting ---- */
-	function nf(opts) { return new Intl.NumberFormat(undefined, opts); }
-	var fmtPrice = nf({ minimumFractionDigits: 2, maximumFractionDigits: 4 });
-	var fmtRate = nf({ minimumFractionDigits: 4, maximumFractionDigits: 6 });
-	var fmtPct = nf({ minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: 'exceptZero' });
-	var fmtGBP = nf({ style: 'currency', currency: 'GBP' });
-	var fmtInt = nf({ maximumFractionDigits: 6 });
-	function num(x) { return typeof x === 'number' && isFinite(x); }
+(() => {
+	const POLL_IDLE = 60000, POLL_RUNNING = 2000, STALE_MS = 3 * 864e5;
 
-	function ago(ms) {
-		var s = Math.round((Date.now() - ms) / 1000), n, u;
+	/* ---- texts (pure) ---- */
+	const nf = (o) => new Intl.NumberFormat(undefined, o);
+	const fmtPrice = nf({ minimumFractionDigits: 2, maximumFractionDigits: 4 }), fmtRate = nf({ minimumFractionDigits: 4, maximumFractionDigits: 6 });
+	const fmtPct = nf({ minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: 'exceptZero' });
+	const fmtGBP = nf({ style: 'currency', currency: 'GBP' }), fmtInt = nf({ maximumFractionDigits: 6 });
+	const num = (x) => typeof x === 'number' && isFinite(x);
+	const plural = (n, w) => n + ' ' + w + (n === 1 ? '' : 's');
+	const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+	const gbp = (v, none) => (num(v) ? fmtGBP.format(v) : none);
+	function ago(ms, now) {
+		const s = Math.round((now - ms) / 1000);
 		if (s < 45) return 'just now';
 		if (s < 90) return '1 minute ago';
-		if (s < 3600) { n = Math.round(s / 60); u = 'minute'; }
-		else if (s < 86400) { n = Math.round(s / 3600); u = 'hour'; }
-		else { n = Math.round(s / 86400); u = 'day'; }
-		return n + ' ' + u + (n === 1 ? '' : 's') + ' ago';
+		const u = s < 3600 ? [60, 'minute'] : s < 86400 ? [3600, 'hour'] : [86400, 'day'];
+		return plural(Math.round(s / u[0]), u[1]) + ' ago';
 	}
-	/* A <time> whose text is re-rendered by tick() as time passes. */
-	function timeEl(iso, prefix) {
-		var t = document.createElement('time'), ms = Date.parse(iso);
-		t.dateTime = iso;
-		t.title = new Date(ms).toLocaleString();
-		t.dataset.ms = ms;
-		t.dataset.pre = prefix || '';
-		t.textContent = (prefix || '') + ago(ms);
-		return t;
+	const progressText = (ev) => (ev ? `Syncing… ${ev.done || 0} / ${ev.total || 0}` + (ev.failed ? `, ${ev.failed} failed` : '') : 'Syncing…');
+	function resultText(r) {
+		const fs = r.failed_symbols || [];
+		return 'Updated ' + (r.updated || 0) + (r.failed ? `, ${r.failed} failed` : '') + (fs.length && fs.length <= 5 ? ` (${fs.join(', ')})` : '') +
+			(r.fx_error ? '. Exchange rate not updated: ' + r.fx_error : '');
 	}
-	function tick() {
-		var ts = document.querySelectorAll('time[data-ms]');
-		for (var i = 0; i < ts.length; i++)
-			ts[i].textContent = ts[i].dataset.pre + ago(+ts[i].dataset.ms);
+	/* An HTTP error (PSApi's) in words. */
+	function refusalText(e) {
+		const msg = e.message, w = e.retry;
+		if (e.status === 409) return 'A sync is already running' + (msg ? ': ' + msg : '.');
+		if (e.status === 429)
+			return 'Synced too recently' + (w >= 0 ? ': try again in ' + (w < 120 ? plural(w, 'second') : plural(Math.ceil(w / 60), 'minute')) : '') + '.';
+		if (e.status === 403) return `Refused (${e.code || 'forbidden'}): ` + (msg || 'this page may not start a sync.');
+		return `Sync failed (${e.status}${e.code ? ' ' + e.code : ''}): ` + (msg || e.statusText || 'the server gave no reason');
+	}
+	function noticeText(e, what) {
+		if (e instanceof TypeError) return 'Cannot reach the server; retrying.';
+		if (!e.status) return e.message;
+		return what === 'prices' ? `Prices unavailable (${e.status})` : refusalText(e).replace(/^Sync failed/, 'Status unavailable');
 	}
 
-	function el(tag, cls, text) {
-		var e = document.createElement(tag);
+	/* ---- the state and its one transition (pure) ---- */
+	/* sync: idle | ours | elsewhere; status, prices: the last answers; msg:
+	 * the live region's {text, kind}; notice: a polling problem; wantPrices:
+	 * the status says they changed; clicked: the button began this busy
+	 * spell (focus goes back to it); ended: our stream gave its result. */
+	const initial = () => ({ sync: 'idle', status: null, prices: null, msg: null, notice: '', wantPrices: false, clicked: false, ended: false });
+	const say = (text, kind) => ({ text, kind });
+	const running = (ev) => (ev && ev.type !== 'complete' && ev.type !== 'error' ? ev : null);
+	/* The state after event e, s itself when e changes nothing. Events:
+	 * sync-clicked, stream-event {event}, stream-failed {error},
+	 * stream-ended, status-polled {status, null if unchanged}, poll-failed
+	 * {error, what}, prices-loaded {prices, null if unchanged}. */
+	function transition(s, e) {
+		const n = { ...s }, st = e.status, prev = s.status, ev = e.event, ours = s.sync === 'ours', err = e.error;
+		switch (e.type) {
+		case 'sync-clicked':
+			if (s.sync !== 'idle') return s;
+			return { ...n, sync: 'ours', clicked: true, ended: false, msg: say('Starting sync…', 'run') };
+		case 'stream-event':
+			if (!ours || !/^(start|progress|complete|error)$/.test(ev.type)) return s;
+			n.ended = !running(ev);
+			n.msg = ev.type === 'complete' ? say(resultText(ev), ev.failed ? 'warn' : 'ok')
+				: ev.type === 'error' ? say('Sync failed: ' + (ev.message || ev.code), 'bad') : say(progressText(ev), 'run');
+			return n;
+		case 'stream-failed':
+			if (!ours || s.ended) return s;
+			return { ...n, ended: true, msg: err && err.status ? say(refusalText(err), err.status === 409 ? 'warn' : 'bad')
+				: say('Could not reach the server: check the connection and try again.', 'bad') };
+		case 'stream-ended':
+			if (!ours) return s;
+			if (!s.ended) n.msg = say('The connection closed before the sync ended; it goes on on the server.', 'warn');
+			return { ...n, sync: 'idle', wantPrices: true };
+		case 'status-polled':
+			n.notice = '';
+			if (!st) return n;
+			n.status = st;
+			if (st.running && !ours) {
+				n.sync = 'elsewhere';
+				n.clicked = n.clicked && s.sync !== 'idle';
+				n.msg = say(progressText(running(st.progress)) + ' (started elsewhere)', 'run');
+			} else if (s.sync === 'elsewhere' && !st.running) {
+				n.sync = 'idle';
+				n.wantPrices = true;
+				/* Its result, when the status shows a new one. */
+				n.msg = st.last_result && (st.last_synced !== (prev && prev.last_synced) || !same(st.last_result, prev && prev.last_result))
+					? say('Sync finished: ' + resultText(st.last_result), st.last_result.failed ? 'warn' : 'ok')
+					: say('The other sync stopped before it completed.', 'warn');
+			}
+			if (!prev || prev.last_synced !== st.last_synced || !same(prev.fx, st.fx)) n.wantPrices = true;
+			return n;
+		case 'poll-failed':
+			return { ...n, notice: noticeText(err, e.what) };
+		case 'prices-loaded':
+			return { ...n, wantPrices: false, prices: e.prices || s.prices };
+		}
+		return s;
+	}
+
+	if (typeof document === 'undefined') {	/* node: tests/app-state.mjs */
+		module.exports = { initial, transition, ago };
+		return;
+	}
+
+	/* ---- render: nodes for the state, built off the page ---- */
+	function el(tag, cls, ...kids) {
+		const e = document.createElement(tag);
 		if (cls) e.className = cls;
-		if (text != null) e.textContent = text;
+		e.append(...kids);
 		return e;
 	}
-	function plural(n, w) { return n + ' ' + w + (n === 1 ? '' : 's'); }
-
-	/* ---- the sync button and the live region ---- */
-	function say(text, kind) {
-		progress.textContent = text;
-		progress.className = 'progress' + (kind ? ' ' + kind : '');
-	}
-	function setBusy(on) {
-		var refocus = !on && btn.disabled && document.activeElement === document.body;
-		btn.disabled = on;
-		btn.classList.toggle('busy', on);
-		btn.setAttribute('aria-busy', on ? 'true' : 'false');
-		$('prices').setAttribute('aria-busy', on ? 'true' : 'false');
-		btn.querySelector('span').textContent = on ? 'Syncing…' : 'Sync now';
-		if (refocus && btn.dataset.clicked) btn.focus();
-		if (!on) delete btn.dataset.clicked;
-	}
-	function progressText(ev) {
-		if (!ev) return 'Syncing…';
-		var t = 'Syncing… ' + (ev.done || 0) + ' / ' + (ev.total || 0);
-		if (ev.failed) t += ', ' + ev.failed + ' failed';
+	/* A <time> whose text paint() renders again as time passes. */
+	function timeEl(iso, pre, now) {
+		const ms = Date.parse(iso), t = el('time', null, pre + ago(ms, now));
+		Object.assign(t, { dateTime: iso, title: new Date(ms).toLocaleString() });
+		Object.assign(t.dataset, { ms, pre });
 		return t;
 	}
-	function resultText(r) {
-		var t = 'Updated ' + (r.updated || 0);
-		if (r.failed) t += ', ' + r.failed + ' failed';
-		var fs = r.failed_symbols || [];
-		if (fs.length && fs.length <= 5) t += ' (' + fs.join(', ') + ')';
-		if (r.fx_error) t += '. Exchange rate not updated: ' + r.fx_error;
-		return t;
+	const synced = (st, now) => [st.last_synced ? timeEl(st.last_synced, 'Last synced ', now) : 'Never synced', st.symbols != null ? ' · ' + plural(st.symbols, 'symbol') : ''];
+	function fxLine(fx, now) {
+		if (!fx || !num(fx.rate)) return [fx ? 'No exchange rate yet' : ''];
+		const pair = fx.pair && fx.pair.length === 6 ? fx.pair.slice(0, 3) + '/' + fx.pair.slice(3) : fx.pair;
+		return [pair + ' ' + fmtRate.format(fx.rate) + (fx.basis ? ` (${fx.basis})` : '') + (fx.at ? ', ' : ''), fx.at ? timeEl(fx.at, 'taken ', now) : ''];
 	}
-	/* One stream event: progress text, the result, or the error. */
-	function onEvent(ev) {
-		if (ev.type === 'start' || ev.type === 'progress')
-			say(progressText(ev), 'run');
-		else if (ev.type === 'complete')
-			say(resultText(ev), ev.failed ? 'warn' : 'ok');
-		else if (ev.type === 'error')
-			say('Sync failed: ' + (ev.message || ev.code), 'bad');
-		return ev.type === 'complete' || ev.type === 'error';
-	}
-
-	/* Reads NDJSON as it arrives; a line may be split across chunks. */
-	function readLines(body, onLine) {
-		var reader = body.getReader(), dec = new TextDecoder(), buf = '';
-		function pump() {
-			return reader.read().then(function (r) {
-				buf += dec.decode(r.value || new Uint8Array(), { stream: !r.done });
-				var i;
-				while ((i = buf.indexOf('\n')) >= 0) {
-					var line = buf.slice(0, i).trim();
-					buf = buf.slice(i + 1);
-					if (line) onLine(line);
-				}
-				if (r.done) {
-					if (buf.trim()) onLine(buf.trim());
-					return;
-				}
-				return pump();
-			});
-		}
-		return pump();
-	}
-
-	function errorAnswer(res) {
-		return res.text().then(function (text) {
-			var j = null;
-			try { j = JSON.parse(text); } catch (e) { /* not JSON: nginx's own page */ }
-			var msg = j && j.message, code = j && j.code;
-			if (res.status === 409)
-				return 'A sync is already running' + (msg ? ': ' + msg : '.');
-			if (res.status === 429) {
-				var wait = parseInt(res.headers.get('Retry-After'), 10);
-				return 'Synced too recently' + (wait >= 0 ? ': try again in ' +
-					(wait < 120 ? plural(wait, 'second') : plural(Math.ceil(wait / 60), 'minute')) : '') + '.';
-			}
-			if (res.status === 403)
-				return 'Refused (' + (code || 'forbidden') + '): ' + (msg || 'this page may not start a sync.');
-			return 'Sync failed (' + res.status + (code ? ' ' + code : '') + '): ' +
-				(msg || res.statusText || 'the server gave no reason');
-		});
-	}
-
-	function startSync() {
-		if (S.streaming || S.elsewhere) return;
-		S.streaming = true;
-		btn.dataset.clicked = '1';
-		setBusy(true);
-		say('Starting sync…', 'run');
-		var ended = false;
-		fetch('api/sync', { method: 'POST', cache: 'no-store', headers: { Accept: 'application/x-ndjson' } })
-			.then(function (res) {
-				if (res.status !== 200 || !res.body)
-					return errorAnswer(res).then(function (m) {
-						ended = true;
-						say(m, res.status === 409 ? 'warn' : 'bad');
-					});
-				return readLines(res.body, function (line) {
-					var ev;
-					try { ev = JSON.parse(line); } catch (e) { return; }
-					if (onEvent(ev)) ended = true;
-				});
-			})
-			.catch(function () {
-				if (!ended)
-					say('Could not reach the server: check the connection and try again.', 'bad');
-				ended = true;
-			})
-			.then(function () {
-				if (!ended)
-					say('The connection closed before the sync ended; it goes on on the server.', 'warn');
-				S.streaming = false;
-				setBusy(false);
-				S.wantPrices = true;
-				poll();
-			});
-	}
-
-	/* ---- status ---- */
-	function renderSynced(st) {
-		var p = $('synced');
-		p.textContent = '';
-		if (!st) return;
-		if (st.last_synced) p.appendChild(timeEl(st.last_synced, 'Last synced '));
-		else p.textContent = 'Never synced';
-		if (st.symbols != null) p.appendChild(document.createTextNode(' · ' + plural(st.symbols, 'symbol')));
-	}
-	function renderFx(fx) {
-		var p = $('fx'), pair;
-		p.textContent = '';
-		if (!fx || !num(fx.rate)) { if (fx) p.textContent = 'No exchange rate yet'; return; }
-		pair = fx.pair && fx.pair.length === 6 ? fx.pair.slice(0, 3) + '/' + fx.pair.slice(3) : fx.pair;
-		p.appendChild(document.createTextNode(pair + ' ' + fmtRate.format(fx.rate) +
-			(fx.basis ? ' (' + fx.basis + ')' : '') + (fx.at ? ', ' : '')));
-		if (fx.at) p.appendChild(timeEl(fx.at, 'taken '));
-	}
-	function applyStatus(st) {
-		var prev = S.status;
-		S.status = st;
-		renderSynced(st);
-		if (st.running && !S.streaming) {
-			var ev = st.progress;
-			S.elsewhere = true;
-			setBusy(true);
-			say(progressText(ev && ev.type !== 'complete' && ev.type !== 'error' ? ev : null) + ' (started elsewhere)', 'run');
-		} else if (S.elsewhere && !st.running) {
-			S.elsewhere = false;
-			setBusy(false);
-			/* Its result, when the status shows a new one. */
-			if (st.last_result && (st.last_synced !== (prev && prev.last_synced) ||
-			    JSON.stringify(st.last_result) !== JSON.stringify(prev && prev.last_result)))
-				say('Sync finished: ' + resultText(st.last_result), st.last_result.failed ? 'warn' : 'ok');
-			else say('The other sync stopped before it completed.', 'warn');
-			S.wantPrices = true;
-		}
-		if (!prev || prev.last_synced !== st.last_synced || JSON.stringify(prev.fx) !== JSON.stringify(st.fx))
-			S.wantPrices = true;
-	}
-
-	function showNotice(text) {
-		notice.hidden = !text;
-		notice.textContent = text || '';
-	}
-	function schedule() {
-		clearTimeout(S.timer);
-		if (document.hidden) return;	/* caught up on visibilitychange */
-		var every = S.elsewhere ? POLL_RUNNING : POLL_IDLE;
-		S.timer = setTimeout(poll, Math.max(0, S.lastPoll + every - Date.now()));
-	}
-	function poll() {
-		clearTimeout(S.timer);
-		S.lastPoll = Date.now();
-		var h = {}, seq = ++S.seq;
-		if (S.etag) h['If-None-Match'] = S.etag;
-		/* no-store: we keep the ETag ourselves, so the browser's cache cannot
-		 * turn a 304 into a 200. */
-		return fetch('api/sync/status', { cache: 'no-store', headers: h })
-			.then(function (res) {
-				if (res.status === 304 || seq !== S.seq) return;	/* unchanged, or a newer poll is out */
-				if (!res.ok) return errorAnswer(res).then(function (m) {
-					throw new Error(m.replace(/^Sync failed/, 'Status unavailable'));
-				});
-				S.etag = res.headers.get('ETag');
-				return res.json().then(applyStatus);
-			})
-			.then(function () {
-				showNotice('');
-				if (S.wantPrices && !S.streaming && !S.elsewhere) return loadPrices();
-			})
-			.catch(function (e) {
-				showNotice(e instanceof TypeError ? 'Cannot reach the server; retrying.' : e.message);
-			})
-			.then(function () { if (seq === S.seq) schedule(); });
-	}
-
-	/* ---- prices ---- */
-	function loadPrices() {
-		var h = {};
-		if (S.pricesEtag) h['If-None-Match'] = S.pricesEtag;
-		return fetch('api/prices', { cache: 'no-store', headers: h }).then(function (res) {
-			if (res.status === 304) { S.wantPrices = false; return; }
-			if (!res.ok) throw new Error('Prices unavailable (' + res.status + ')');
-			S.pricesEtag = res.headers.get('ETag');
-			return res.json().then(function (p) {
-				S.wantPrices = false;
-				renderPrices(p);
-			});
-		});
-	}
-	function cell(tr, cls, content, label) {
-		var td = el('td', cls);
+	function cell(tr, cls, label, ...kids) {
+		const td = tr.appendChild(el('td', cls, ...kids));
 		if (label) td.dataset.l = label;
-		if (content instanceof Node) td.appendChild(content);
-		else if (content != null) td.textContent = content;
-		tr.appendChild(td);
 		return td;
 	}
-	function row(s) {
-		var tr = el('tr'), td, qt = Date.parse(s.quote_time || s.updated_at);
-		if (s.error) tr.className = 'failed';
-		td = el('th');
-		td.scope = 'row';
-		td.appendChild(el('span', 'sym', s.symbol));
-		if (s.exchange) td.title = s.exchange;
-		td.appendChild(el('span', 'sub', s.name || ''));
-		tr.appendChild(td);
-		cell(tr, 'c-name', s.name || '—');
-		td = cell(tr, 'num', num(s.price) ? fmtPrice.format(s.price) : '—');
-		if (s.currency && num(s.price)) td.appendChild(el('span', 'ccy', ' ' + s.currency));
-		td = cell(tr, 'num chg', num(s.change_percent) ? fmtPct.format(s.change_percent) + '%' : '—');
-		if (num(s.change_percent) && s.change_percent)
-			td.classList.add(s.change_percent > 0 ? 'up' : 'down');
-		if (num(s.change)) td.title = 'Change ' + fmtPct.format(s.change) + (s.currency ? ' ' + s.currency : '');
-		cell(tr, 'spark').dataset.sym = s.symbol;	/* drawn by chart.js */
-		cell(tr, 'num', num(s.price_gbp) ? fmtGBP.format(s.price_gbp) : '—', 'GBP');
-		td = cell(tr, 'num', num(s.value_gbp) ? fmtGBP.format(s.value_gbp) : (num(s.quantity) ? '—' : ''), num(s.quantity) ? 'Holding' : '');
-		if (num(s.quantity)) td.insertBefore(el('span', 'qty', fmtInt.format(s.quantity) + ' × '), td.firstChild);
-		td = cell(tr, 'c-upd', s.updated_at ? timeEl(s.updated_at) : 'never', 'Updated');
-		if (isFinite(qt) && Date.now() - qt > STALE_MS) {
-			var b = el('span', 'badge stale', 'stale: ' + ago(qt).replace(' ago', ' old'));
-			b.title = 'Quote from ' + new Date(qt).toLocaleString();
-			td.appendChild(b);
+	function row(s, now) {
+		const tr = el('tr', s.error ? 'failed' : null), qt = Date.parse(s.quote_time || s.updated_at), chg = s.change_percent, qty = num(s.quantity);
+		const th = tr.appendChild(el('th', null, el('span', 'sym', s.symbol), el('span', 'sub', s.name || '')));
+		th.scope = 'row';
+		if (s.exchange) th.title = s.exchange;
+		cell(tr, 'c-name', '', s.name || '—');
+		cell(tr, 'num', '', num(s.price) ? fmtPrice.format(s.price) : '—', s.currency && num(s.price) ? el('span', 'ccy', ' ' + s.currency) : '');
+		const c = cell(tr, 'num chg', '', num(chg) ? fmtPct.format(chg) + '%' : '—');
+		if (num(chg) && chg) c.classList.add(chg > 0 ? 'up' : 'down');
+		if (num(s.change)) c.title = 'Change ' + fmtPct.format(s.change) + (s.currency ? ' ' + s.currency : '');
+		cell(tr, 'spark', '').dataset.sym = s.symbol;	/* drawn by chart.js */
+		cell(tr, 'num', 'GBP', gbp(s.price_gbp, '—'));
+		cell(tr, 'num', qty ? 'Holding' : '', qty ? el('span', 'qty', fmtInt.format(s.quantity) + ' × ') : '', gbp(s.value_gbp, qty ? '—' : ''));
+		const u = cell(tr, 'c-upd', 'Updated', s.updated_at ? timeEl(s.updated_at, '', now) : 'never');
+		if (isFinite(qt) && now - qt > STALE_MS) {
+			u.appendChild(el('span', 'badge stale', 'stale: ' + ago(qt, now).replace(' ago', ' old'))).title = 'Quote from ' + new Date(qt).toLocaleString();
 			tr.classList.add('is-stale');
 		}
-		if (s.error) {
-			var er = el('tr', 'errrow'), c = el('td', null);
-			c.colSpan = 8;
-			c.appendChild(el('span', 'badge bad', 'failed'));
-			c.appendChild(document.createTextNode(' ' + s.symbol + ': ' + s.error));
-			er.appendChild(c);
-			return [tr, er];
-		}
-		return [tr];
-	}
-	function renderPrices(p) {
-		var body = $('rows'), frag = document.createDocumentFragment(), anyQty = false;
-		(p.symbols || []).forEach(function (s) {
-			row(s).forEach(function (r) { frag.appendChild(r); });
-			if (num(s.quantity)) anyQty = true;
-		});
-		body.textContent = '';
-		body.appendChild(frag);
-		$('empty').hidden = !!(p.symbols && p.symbols.length);
-		$('foot').hidden = !anyQty;
-		$('total').textContent = num(p.total_value_gbp) ? fmtGBP.format(p.total_value_gbp) : '—';
-		if (p.fx !== undefined) renderFx(p.fx);
-		if (window.PSChart) PSChart.update(body);
+		if (!s.error) return [tr];
+		const er = el('td', null, el('span', 'badge bad', 'failed'), ` ${s.symbol}: ${s.error}`);
+		er.colSpan = 8;
+		return [tr, el('tr', 'errrow', er)];
 	}
 
-	/* ---- wiring ---- */
+	/* ---- paint: the one place that writes the page ---- */
+	const $ = (id) => document.getElementById(id);
+	const btn = $('sync'), progress = $('progress'), notice = $('notice');
+	let shown = initial(), S = shown;
+	const put = (id, nodes) => $(id).replaceChildren(...nodes);
+	function paint(s) {
+		const busy = s.sync !== 'idle', p = s.prices, now = Date.now();
+		/* A button disabled under focus loses it: give it back. */
+		const refocus = !busy && btn.disabled && s.clicked && document.activeElement === document.body;
+		btn.disabled = busy;
+		btn.classList.toggle('busy', busy);
+		btn.setAttribute('aria-busy', busy);
+		$('prices').setAttribute('aria-busy', busy);
+		btn.querySelector('span').textContent = busy ? 'Syncing…' : 'Sync now';
+		if (refocus) btn.focus();
+		if (s.msg !== shown.msg) {
+			progress.textContent = s.msg.text;
+			progress.className = 'progress ' + s.msg.kind;
+		}
+		notice.hidden = !s.notice;
+		notice.textContent = s.notice;
+		if (s.status !== shown.status) put('synced', synced(s.status, now));
+		if (p !== shown.prices) {
+			const syms = p.symbols || [];
+			put('rows', syms.flatMap((x) => row(x, now)));
+			$('empty').hidden = !!syms.length;
+			$('foot').hidden = !syms.some((x) => num(x.quantity));
+			$('total').textContent = gbp(p.total_value_gbp, '—');
+			if (p.fx !== undefined) put('fx', fxLine(p.fx, now));
+			if (window.PSChart) PSChart.update($('rows'));
+		}
+		for (const t of document.querySelectorAll('time[data-ms]')) t.textContent = t.dataset.pre + ago(+t.dataset.ms, now);
+		shown = s;
+	}
+	const dispatch = (e) => { paint(S = transition(S, e)); return S; };
+
+	/* ---- effects: the requests and the poll's clock ---- */
+	const T = { last: 0, timer: 0, seq: 0 };
+	function startSync() {
+		const before = S;
+		if (dispatch({ type: 'sync-clicked' }) === before) return;
+		PSApi.sync((event) => dispatch({ type: 'stream-event', event }))
+			.catch((error) => dispatch({ type: 'stream-failed', error }))
+			.then(() => { dispatch({ type: 'stream-ended' }); poll(); });
+	}
+	function schedule() {
+		clearTimeout(T.timer);
+		if (document.hidden) return;	/* caught up on visibilitychange */
+		T.timer = setTimeout(poll, Math.max(0, T.last + (S.sync === 'elsewhere' ? POLL_RUNNING : POLL_IDLE) - Date.now()));
+	}
+	function poll() {
+		const seq = ++T.seq;
+		let what = 'status';
+		clearTimeout(T.timer);
+		T.last = Date.now();
+		return PSApi.status()
+			.then((st) => {
+				/* When a newer poll is out, this answer may be older than its. */
+				dispatch({ type: 'status-polled', status: seq === T.seq ? st : null });
+				what = 'prices';
+				if (S.wantPrices && S.sync === 'idle') return PSApi.prices().then((prices) => dispatch({ type: 'prices-loaded', prices }));
+			})
+			.catch((error) => dispatch({ type: 'poll-failed', error, what }))
+			.then(() => seq === T.seq && schedule());
+	}
+
 	btn.addEventListener('click', startSync);
-	document.addEventListener('visibilitychange', function () {
-		if (document.hidden) { clearTimeout(S.timer); return; }
-		tick();
+	document.addEventListener('visibilitychange', () => {
+		if (document.hidden) return clearTimeout(T.timer);
+		paint(S);
 		schedule();	/* at once when a poll is overdue */
 	});
-	setInterval(function () { if (!document.hidden) tick(); }, 10000);
-	setBusy(false);
+	setInterval(() => document.hidden || paint(S), 10000);
+	paint(S);
 	poll();
 })();

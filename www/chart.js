@@ -2,8 +2,9 @@
  * pricesync charts (SPEC §7, §9), inline SVG: the portfolio's GBP value from
  * api/portfolio/history, a 30-day sparkline per symbol from its daily
  * history. Pure functions first (series → scales → path data), then the page
- * binding. Requests are conditional, made by update() (app.js calls it when
- * the prices change), and for sparklines only for rows on screen.
+ * binding. Requests go through app.js's PSApi (conditional), made by update()
+ * (app.js calls it when the prices change), for sparklines only for rows on
+ * screen.
  */
 'use strict';
 var PSChart = (() => {
@@ -115,16 +116,7 @@ var PSChart = (() => {
 		if (cls) e.className = cls;
 	}
 
-	/* GET with If-None-Match, answers kept per URL: JSON, or null. */
-	const cache = {};
-	function get(url) {
-		const c = cache[url], h = c && c.etag ? { 'If-None-Match': c.etag } : {};
-		return fetch(url, { cache: 'no-store', headers: h }).then((res) => {
-			if (res.status === 304 && c) return c.json;
-			if (!res.ok) return null;
-			return res.json().then((json) => (cache[url] = { etag: res.headers.get('ETag'), json }).json);
-		}, () => (c ? c.json : null));
-	}
+	const get = (url) => PSApi.json(url);
 
 	const C = { range: '1Y', year: null, all: null, pts: [], lay: null, i: -1, w: 0 };
 	const today = () => isoDay(Date.now());
@@ -135,7 +127,7 @@ var PSChart = (() => {
 		if (C.range !== 'all' || !C.year || C.all) return Promise.resolve();
 		if (!C.year.length || !(C.year[0].symbols > 0)) return Promise.resolve(C.all = C.year);
 		let k = 0;
-		const more = () => get('api/portfolio/history?from=' + isoDay(dayMs(today()) - ALL_BACK[k] * DAY)).then((j) => {
+		const more = () => get(PSApi.portfolio(isoDay(dayMs(today()) - ALL_BACK[k] * DAY))).then((j) => {
 			const p = (j && j.points) || [];
 			if (p.length && p[0].symbols > 0 && ++k < ALL_BACK.length) return more();
 			C.all = p.length ? p : C.year;
@@ -262,7 +254,7 @@ var PSChart = (() => {
 
 	/* ---- sparklines ---- */
 	const S = { gen: 0, asked: {}, queue: [], busy: 0, io: null };
-	const sparkURL = (sym) => `api/prices/${encodeURIComponent(sym)}/history?interval=day&from=${isoDay(dayMs(today()) - 30 * DAY)}T00:00:00Z`;
+	const sparkURL = (sym) => PSApi.history(sym, isoDay(dayMs(today()) - 30 * DAY) + 'T00:00:00Z');
 	/* Only for a symbol with history (two points or more). */
 	function drawSpark(td, j) {
 		const pts = ((j && j.points) || []).filter((p) => num(p.price));
@@ -289,8 +281,8 @@ var PSChart = (() => {
 	/* A cell on screen: drawn from what is known, asked again if the prices
 	 * changed since. */
 	function onScreen(td) {
-		const c = cache[sparkURL(td.dataset.sym)];
-		if (c) drawSpark(td, c.json);
+		const j = PSApi.kept(sparkURL(td.dataset.sym));
+		if (j) drawSpark(td, j);
 		if (S.asked[td.dataset.sym] !== S.gen) { S.queue.push(td); pump(); }
 	}
 	function sparks(tbody) {
@@ -306,7 +298,7 @@ var PSChart = (() => {
 		if (!C.bound) { C.bound = true; bind(); }
 		S.gen++;
 		if (tbody) sparks(tbody);
-		return get('api/portfolio/history').then((j) => {
+		return get(PSApi.portfolio()).then((j) => {
 			const y = (j && j.points) || null;
 			if (C.lay && JSON.stringify(y) === JSON.stringify(C.year)) return;
 			C.year = y;
