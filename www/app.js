@@ -1,16 +1,13 @@
 /*
- * pricesync dashboard (SPEC §7). PSApi makes every request to api/…: GETs
- * with the ETag kept per URL (chart.js's too), and POST api/sync, its NDJSON
- * stream read as it arrives. The page state is one object; its sync is idle,
- * ours (this page's POST runs) or elsewhere (the status says a sync runs
- * that is not ours), and only the pure transition(state, event) changes it
- * (tests/t-app.py runs it under node). paint() alone writes the page.
- * Status is polled every 60 s, every 2 s while a sync runs elsewhere, not
- * while the tab is hidden. URLs are relative to the page (any prefix).
+ * pricesync dashboard (SPEC §7). PSApi makes every request, chart.js's too.
+ * One state whose sync is idle, ours (our POST streams) or elsewhere (the
+ * status says one runs), changed only by the pure transition()
+ * (tests/t-app.py); paint() alone writes the page. URLs are relative to
+ * the page, so any prefix works.
  */
 'use strict';
-/* Failures reject: an HTTP error as {status, statusText, code, message,
- * retry}, an unreachable server as a TypeError. */
+/* Rejects with {status, statusText, code, message, retry} on an HTTP
+ * error, a TypeError when the server is out of reach. */
 var PSApi = (() => {
 	const kept = {};
 	const refusal = (res) => res.text().then((text) => {
@@ -18,8 +15,8 @@ var PSApi = (() => {
 		try { j = JSON.parse(text); } catch (e) { /* not JSON: nginx's own page */ }
 		throw { status: res.status, statusText: res.statusText, code: j && j.code, message: j && j.message, retry: parseInt(res.headers.get('Retry-After'), 10) };
 	});
-	/* {json, fresh}: on a 304 the kept answer, not fresh. no-store: we keep
-	 * the ETag, so the browser's cache cannot turn a 304 into a 200. */
+	/* no-store: we keep the ETag, so the browser's cache cannot turn a 304
+	 * into a 200. */
 	function get(url) {
 		const c = kept[url];
 		return fetch(url, { cache: 'no-store', headers: c && c.etag ? { 'If-None-Match': c.etag } : {} }).then((res) => {
@@ -29,22 +26,19 @@ var PSApi = (() => {
 		});
 	}
 	const changed = (url) => get(url).then((r) => (r.fresh ? r.json : null));
-	/* Each event of the stream to onEvent; a line may be split across chunks. */
+	/* NDJSON as it arrives; a line may be split across chunks. */
 	function sync(onEvent) {
 		return fetch('api/sync', { method: 'POST', cache: 'no-store', headers: { Accept: 'application/x-ndjson' } }).then((res) => {
 			if (res.status !== 200 || !res.body) return refusal(res);
 			const reader = res.body.getReader(), dec = new TextDecoder();
 			let buf = '';
-			const line = (l) => {
-				let ev;
-				try { ev = JSON.parse(l); } catch (e) { return; }
-				onEvent(ev);
-			};
 			const pump = () => reader.read().then((r) => {
-				buf += dec.decode(r.value, { stream: !r.done });
-				const ls = buf.split('\n');
+				const ls = (buf + dec.decode(r.value, { stream: !r.done })).split('\n');
 				buf = r.done ? '' : ls.pop();
-				ls.forEach((l) => l.trim() && line(l.trim()));
+				for (let l of ls) {
+					try { l = l.trim() && JSON.parse(l); } catch (e) { continue; }
+					if (l) onEvent(l);
+				}
 				if (!r.done) return pump();
 			});
 			return pump();
@@ -54,7 +48,7 @@ var PSApi = (() => {
 		sync,
 		status: () => changed('api/sync/status'),	/* null: unchanged */
 		prices: () => changed('api/prices'),
-		/* The JSON; the kept one when unchanged or unreachable, null on an HTTP error. */
+		/* The kept JSON if unchanged or out of reach; null on an HTTP error. */
 		json: (url) => get(url).then((r) => r.json, (e) => (!e.status && kept[url] ? kept[url].json : null)),
 		kept: (url) => kept[url] && kept[url].json,
 		history: (sym, from) => `api/prices/${encodeURIComponent(sym)}/history?interval=day&from=${from}`,
@@ -66,10 +60,9 @@ var PSApi = (() => {
 	const POLL_IDLE = 60000, POLL_RUNNING = 2000, STALE_MS = 3 * 864e5;
 
 	/* ---- texts (pure) ---- */
-	const nf = (o) => new Intl.NumberFormat(undefined, o);
-	const fmtPrice = nf({ minimumFractionDigits: 2, maximumFractionDigits: 4 }), fmtRate = nf({ minimumFractionDigits: 4, maximumFractionDigits: 6 });
-	const fmtPct = nf({ minimumFractionDigits: 2, maximumFractionDigits: 2, signDisplay: 'exceptZero' });
-	const fmtGBP = nf({ style: 'currency', currency: 'GBP' }), fmtInt = nf({ maximumFractionDigits: 6 });
+	const nf = (a, b, o) => new Intl.NumberFormat(undefined, { minimumFractionDigits: a, maximumFractionDigits: b, ...o });
+	const fmtPrice = nf(2, 4), fmtRate = nf(4, 6), fmtPct = nf(2, 2, { signDisplay: 'exceptZero' });
+	const fmtGBP = nf(undefined, undefined, { style: 'currency', currency: 'GBP' }), fmtInt = nf(0, 6);
 	const num = (x) => typeof x === 'number' && isFinite(x);
 	const plural = (n, w) => n + ' ' + w + (n === 1 ? '' : 's');
 	const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
@@ -103,32 +96,27 @@ var PSApi = (() => {
 	}
 
 	/* ---- the state and its one transition (pure) ---- */
-	/* sync: idle | ours | elsewhere; status, prices: the last answers; msg:
-	 * the live region's {text, kind}; notice: a polling problem; wantPrices:
-	 * the status says they changed; clicked: the button began this busy
-	 * spell (focus goes back to it); ended: our stream gave its result. */
-	const initial = () => ({ sync: 'idle', status: null, prices: null, msg: null, notice: '', wantPrices: false, clicked: false, ended: false });
+	/* status, prices: the last answers; msg: the live region's {text, kind};
+	 * ended: our stream gave its result. */
+	const initial = () => ({ sync: 'idle', status: null, prices: null, msg: null, notice: '', wantPrices: false, ended: false });
 	const say = (text, kind) => ({ text, kind });
 	const running = (ev) => (ev && ev.type !== 'complete' && ev.type !== 'error' ? ev : null);
-	/* The state after event e, s itself when e changes nothing. Events:
-	 * sync-clicked, stream-event {event}, stream-failed {error},
-	 * stream-ended, status-polled {status, null if unchanged}, poll-failed
-	 * {error, what}, prices-loaded {prices, null if unchanged}. */
+	/* s itself when e changes nothing; a null status or prices: unchanged. */
 	function transition(s, e) {
 		const n = { ...s }, st = e.status, prev = s.status, ev = e.event, ours = s.sync === 'ours', err = e.error;
 		switch (e.type) {
 		case 'sync-clicked':
 			if (s.sync !== 'idle') return s;
-			return { ...n, sync: 'ours', clicked: true, ended: false, msg: say('Starting sync…', 'run') };
+			return { ...s, sync: 'ours', ended: false, msg: say('Starting sync…', 'run') };
 		case 'stream-event':
 			if (!ours || !/^(start|progress|complete|error)$/.test(ev.type)) return s;
-			n.ended = !running(ev);
+			n.ended = s.ended || !running(ev);
 			n.msg = ev.type === 'complete' ? say(resultText(ev), ev.failed ? 'warn' : 'ok')
 				: ev.type === 'error' ? say('Sync failed: ' + (ev.message || ev.code), 'bad') : say(progressText(ev), 'run');
 			return n;
 		case 'stream-failed':
 			if (!ours || s.ended) return s;
-			return { ...n, ended: true, msg: err && err.status ? say(refusalText(err), err.status === 409 ? 'warn' : 'bad')
+			return { ...s, ended: true, msg: err && err.status ? say(refusalText(err), err.status === 409 ? 'warn' : 'bad')
 				: say('Could not reach the server: check the connection and try again.', 'bad') };
 		case 'stream-ended':
 			if (!ours) return s;
@@ -140,7 +128,6 @@ var PSApi = (() => {
 			n.status = st;
 			if (st.running && !ours) {
 				n.sync = 'elsewhere';
-				n.clicked = n.clicked && s.sync !== 'idle';
 				n.msg = say(progressText(running(st.progress)) + ' (started elsewhere)', 'run');
 			} else if (s.sync === 'elsewhere' && !st.running) {
 				n.sync = 'idle';
@@ -153,9 +140,9 @@ var PSApi = (() => {
 			if (!prev || prev.last_synced !== st.last_synced || !same(prev.fx, st.fx)) n.wantPrices = true;
 			return n;
 		case 'poll-failed':
-			return { ...n, notice: noticeText(err, e.what) };
+			return { ...s, notice: noticeText(err, e.what) };
 		case 'prices-loaded':
-			return { ...n, wantPrices: false, prices: e.prices || s.prices };
+			return { ...s, wantPrices: false, prices: e.prices || s.prices };
 		}
 		return s;
 	}
@@ -217,18 +204,19 @@ var PSApi = (() => {
 	/* ---- paint: the one place that writes the page ---- */
 	const $ = (id) => document.getElementById(id);
 	const btn = $('sync'), progress = $('progress'), notice = $('notice');
-	let shown = initial(), S = shown;
+	let shown = initial(), S = shown, hadFocus = false;
 	const put = (id, nodes) => $(id).replaceChildren(...nodes);
 	function paint(s) {
 		const busy = s.sync !== 'idle', p = s.prices, now = Date.now();
-		/* A button disabled under focus loses it: give it back. */
-		const refocus = !busy && btn.disabled && s.clicked && document.activeElement === document.body;
+		/* A button disabled under focus loses it: give it back when enabled. */
+		const back = !busy && btn.disabled && hadFocus && document.activeElement === document.body;
+		if (busy && !btn.disabled) hadFocus = document.activeElement === btn;
 		btn.disabled = busy;
 		btn.classList.toggle('busy', busy);
 		btn.setAttribute('aria-busy', busy);
 		$('prices').setAttribute('aria-busy', busy);
 		btn.querySelector('span').textContent = busy ? 'Syncing…' : 'Sync now';
-		if (refocus) btn.focus();
+		if (back) btn.focus();
 		if (s.msg !== shown.msg) {
 			progress.textContent = s.msg.text;
 			progress.className = 'progress ' + s.msg.kind;
@@ -271,7 +259,7 @@ var PSApi = (() => {
 		T.last = Date.now();
 		return PSApi.status()
 			.then((st) => {
-				/* When a newer poll is out, this answer may be older than its. */
+				/* A newer poll is out: this answer may be older than its. */
 				dispatch({ type: 'status-polled', status: seq === T.seq ? st : null });
 				what = 'prices';
 				if (S.wantPrices && S.sync === 'idle') return PSApi.prices().then((prices) => dispatch({ type: 'prices-loaded', prices }));
