@@ -30,6 +30,9 @@
 #include "symbol.h"
 #include "utf8.h"
 
+/* What FMP's answers mean, for the fetch engine. */
+static const struct ps_fetch_judge fmp_judge = PS_FMP_JUDGE;
+
 /* Five years, the most one request asks for (fmp-api.md §9: far below
  * the 5,000-row cap, and what FMP's v3 documentation asked for). */
 #define WINDOW_DAYS (5 * 365)
@@ -696,7 +699,7 @@ prepare(struct bf *b, const struct ps_backfill_opts *o, struct ps_err *err)
 	b->from = b->to - (int64_t)days * PS_DAY;
 	if (pick(b, o, err) < 0 || check_daily_limit(b, err) < 0)
 		return -1;
-	b->f = ps_fetch_new(b->c, err);
+	b->f = ps_fetch_new(b->c, &fmp_judge, err);
 	if (b->f == NULL)
 		return -1;
 	ps_fetch_set_budget(b->f, &b->budget);

@@ -29,7 +29,8 @@ enum ps_code {
 
 struct ps_err {
 	enum ps_code code;
-	/* seconds to wait, for PS_ECOOLDOWN (Retry-After); else 0 */
+	/* for PS_ECOOLDOWN, the seconds until the next try may start;
+	 * else 0 */
 	long retry_after;
 	char msg[512];
 };

@@ -50,6 +50,7 @@ struct slot {
 
 struct ps_fetch {
 	const struct ps_conf *conf;
+	const struct ps_fetch_judge *judge;
 	CURLM *multi;
 	struct slot *slots;
 	int nslots, busy;
@@ -195,13 +196,15 @@ slot_setup(struct ps_fetch *f, struct slot *s, struct ps_err *err)
 }
 
 struct ps_fetch *
-ps_fetch_new(const struct ps_conf *c, struct ps_err *err)
+ps_fetch_new(const struct ps_conf *c, const struct ps_fetch_judge *j,
+             struct ps_err *err)
 {
 	struct ps_fetch *f = calloc(1, sizeof(*f));
 
 	if (f == NULL)
 		goto fail;
 	f->conf = c;
+	f->judge = j;
 	f->nslots = c->concurrency > 0 ? c->concurrency : 1;
 	f->slots = calloc((size_t)f->nslots, sizeof(*f->slots));
 	if (f->slots == NULL)
@@ -455,13 +458,13 @@ transport_result(struct ps_fetch *f, struct slot *s, CURLcode rc,
 
 	res->transport = 1;
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
-		res->verdict = PS_FMP_RETRY;
+		res->verdict = f->judge->retry;
 		snprintf(res->error, sizeof(res->error),
 		         "upstream timeout after %d s", f->conf->timeout_s);
 		return 1;
 	}
 	if (s->too_big) {
-		res->verdict = PS_FMP_BAD;
+		res->verdict = f->judge->fail;
 		snprintf(res->error, sizeof(res->error), "%s",
 		         "answer from FMP too large or out of memory");
 		return 0;
@@ -476,19 +479,20 @@ transport_result(struct ps_fetch *f, struct slot *s, CURLcode rc,
 		else if (rc == CURLE_COULDNT_RESOLVE_HOST)
 			why = "cannot resolve the host name";
 		host_port(s->job->url, where, sizeof(where));
-		res->verdict = PS_FMP_BAD;
+		res->verdict = f->judge->fail;
 		res->connect_failed = 1;
 		snprintf(res->error, sizeof(res->error),
 		         "cannot connect to FMP (%s): %s", where, why);
 		return 0;
 	}
-	res->verdict = PS_FMP_RETRY;
+	res->verdict = f->judge->retry;
 	snprintf(res->error, sizeof(res->error), "connection to FMP failed: %s",
 	         curl_easy_strerror(rc));
 	return 1;
 }
 
-/* Turns a finished transfer into a result; returns 1 to retry it. */
+/* Turns a finished transfer into a result; returns 1 when it is worth
+ * another try. */
 static int
 finish_result(struct ps_fetch *f, struct slot *s, CURLcode rc,
               struct ps_fetch_res *res)
@@ -506,20 +510,20 @@ finish_result(struct ps_fetch *f, struct slot *s, CURLcode rc,
 		curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE,
 		                  &res->status);
 		res->len = s->body.len;
-		res->verdict = ps_fmp_classify(res->status, res->body, res->len,
-		                               res->error, sizeof(res->error));
-		retry = res->verdict == PS_FMP_RETRY;
+		retry = f->judge->answer(res->status, res->body, res->len,
+		                         &res->verdict, res->error,
+		                         sizeof(res->error));
 	}
-	return retry && s->job->tries <= f->conf->retries;
+	return retry;
 }
 
 /* Says how many tries a retried failure had, once it is final. */
 static void
-note_tries(struct ps_fetch_res *res)
+note_tries(struct ps_fetch_res *res, int worth)
 {
 	size_t n = strlen(res->error);
 
-	if (res->verdict != PS_FMP_RETRY || res->tries < 2)
+	if (!worth || res->tries < 2)
 		return;
 	if (res->transport)
 		snprintf(res->error + n, sizeof(res->error) - n, " (%d tries)",
@@ -558,7 +562,7 @@ drain(struct ps_fetch *f, ps_fetch_done_fn done, void *arg)
 		struct ps_fetch_res res;
 		struct slot *s = NULL;
 		struct job *j;
-		int stop, retry;
+		int stop, worth;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
@@ -568,13 +572,13 @@ drain(struct ps_fetch *f, ps_fetch_done_fn done, void *arg)
 		curl_multi_remove_handle(f->multi, s->easy);
 		f->busy--;
 		j = s->job;
-		retry = finish_result(f, s, msg->data.result, &res);
+		worth = finish_result(f, s, msg->data.result, &res);
 		s->job = NULL;
-		if (retry) {
+		if (worth && j->tries <= f->conf->retries) {
 			schedule_retry(f, s, j);
 			continue;
 		}
-		note_tries(&res);
+		note_tries(&res, worth);
 		stop = done != NULL ? done(&res, arg) : 0;
 		job_free(j);
 		if (stop)

@@ -15,15 +15,27 @@
 #include "budget.h"
 #include "conf.h"
 #include "err.h"
-#include "fmp.h"
 
 struct ps_fetch; /* opaque; owned by whoever made it */
+
+/* What an HTTP answer means to the caller (lib/fmp.h has FMP's judge): the
+ * engine knows transfers, not the upstream's answers. answer() sets
+ * *verdict to a code of the caller's own, handed back in the result, and
+ * why to a message for users ("" when fine); it returns 1 when the answer
+ * is worth another try (a 5xx, say). A transfer that got no answer has the
+ * verdict `retry` when worth another try (a timeout, a reset) and `fail`
+ * when not (refused, too large). */
+struct ps_fetch_judge {
+	int (*answer)(long status, const char *body, size_t len, int *verdict,
+	              char *why, size_t whylen);
+	int retry, fail;
+};
 
 /* The outcome of one request after its tries; borrowed until the callback
  * returns. */
 struct ps_fetch_res {
-	void *user; /* what ps_fetch_add was given */
-	enum ps_fmp_verdict verdict;
+	void *user;    /* what ps_fetch_add was given */
+	int verdict;   /* the judge's */
 	int transport; /* 1 when no HTTP answer came (timeout, refused...) */
 	int connect_failed; /* refused, DNS or TLS: nothing reached FMP */
 	long status;        /* HTTP status, 0 when none */
@@ -38,8 +50,11 @@ struct ps_fetch_res {
 /* Returns nonzero to stop the run (in-flight requests are abandoned). */
 typedef int (*ps_fetch_done_fn)(const struct ps_fetch_res *res, void *arg);
 
-/* Makes an engine for c (which must outlive it). NULL + PS_ENOMEM. */
-struct ps_fetch *ps_fetch_new(const struct ps_conf *c, struct ps_err *err);
+/* Makes an engine for c, answers judged by j (both borrowed: they must
+ * outlive it). NULL + PS_ENOMEM. */
+struct ps_fetch *ps_fetch_new(const struct ps_conf *c,
+                              const struct ps_fetch_judge *j,
+                              struct ps_err *err);
 /* Frees it; safe on NULL. */
 void ps_fetch_free(struct ps_fetch *f);
 

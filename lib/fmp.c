@@ -177,6 +177,14 @@ find_message(const char *body, size_t len, int *is_json_error)
 	return msg;
 }
 
+int
+ps_fmp_judge(long status, const char *body, size_t len, int *verdict, char *why,
+             size_t whylen)
+{
+	*verdict = (int)ps_fmp_classify(status, body, len, why, whylen);
+	return *verdict == PS_FMP_RETRY;
+}
+
 enum ps_fmp_verdict
 ps_fmp_classify(long status, const char *body, size_t len, char *why,
                 size_t whylen)

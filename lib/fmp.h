@@ -30,6 +30,15 @@ enum ps_fmp_verdict {
 enum ps_fmp_verdict ps_fmp_classify(long status, const char *body, size_t len,
                                     char *why, size_t whylen);
 
+/* ps_fmp_classify as the fetch engine's judge (struct ps_fetch_judge of
+ * lib/fetch.h): 1 for PS_FMP_RETRY. PS_FMP_JUDGE initialises one. */
+int ps_fmp_judge(long status, const char *body, size_t len, int *verdict,
+                 char *why, size_t whylen);
+#define PS_FMP_JUDGE                                                           \
+	{                                                                      \
+		ps_fmp_judge, PS_FMP_RETRY, PS_FMP_BAD                         \
+	}
+
 /* The verdicts no other request can get past (§8): for PS_FMP_AUTH,
  * PS_FMP_QUOTA and PS_FMP_LEGACY, 1 with err set to the code and a message
  * (detail: what FMP said, as ps_fmp_classify's why); 0 for any other. */

@@ -36,6 +36,9 @@
 #include "sync.h"
 #include "utf8.h"
 
+/* What FMP's answers mean, for the fetch engine. */
+static const struct ps_fetch_judge fmp_judge = PS_FMP_JUDGE;
+
 #define SINGLE_RETRY_DAYS 7
 #define MAX_RATES 16
 
@@ -1007,7 +1010,7 @@ ps_sync_run(const struct ps_conf *c, struct ps_store *s,
 	    check_cooldown(&r, origin, now, err) < 0 ||
 	    load_symbols(&r, err) < 0 || pick_mode(&r, now, err) < 0 ||
 	    check_daily_limit(&r, now, err) < 0 ||
-	    (r.f = ps_fetch_new(c, err)) == NULL)
+	    (r.f = ps_fetch_new(c, &fmp_judge, err)) == NULL)
 		goto release_lock;
 	ps_fetch_set_budget(r.f, &r.budget);
 	if (start(&r, now, err) < 0 ||
@@ -1107,7 +1110,7 @@ ps_sync_profiles(const struct ps_conf *c, struct ps_store *s,
 	if ((long)n > left)
 		return ps_budget_refuse(&budget, "reading these profiles",
 		                        (long)n, left, err);
-	f = ps_fetch_new(c, err);
+	f = ps_fetch_new(c, &fmp_judge, err);
 	if (f == NULL)
 		return -1;
 	ps_fetch_set_budget(f, &budget);

@@ -31,8 +31,12 @@
 #include "budget.h"
 #include "buf.h"
 #include "fetch.h"
+#include "fmp.h"
 #include "store.h"
 #include "tap.h"
+
+/* What FMP's answers mean, for the fetch engine. */
+static const struct ps_fetch_judge fmp_judge = PS_FMP_JUDGE;
 
 static pid_t fake_pid = -1;
 static char *fake_dir;
@@ -256,7 +260,7 @@ run_symbols(const struct ps_conf *c, const char *const *syms, int n,
             struct seen *sn, int *rc)
 {
 	struct ps_err err;
-	struct ps_fetch *f = ps_fetch_new(c, &err);
+	struct ps_fetch *f = ps_fetch_new(c, &fmp_judge, &err);
 	int i;
 
 	sn->f = f;
@@ -538,7 +542,7 @@ test_budget(void)
 	reset_stats();
 	conf_for(&c, base_url, 2, 10, 2);
 	ps_budget_init(&b, s, 3);
-	f = ps_fetch_new(&c, &err);
+	f = ps_fetch_new(&c, &fmp_judge, &err);
 	ps_fetch_set_budget(f, &b);
 	for (i = 0; i < 6; i++) {
 		char url[256];
