@@ -489,6 +489,49 @@ nomem:
 	return ps_err_set(err, PS_ENOMEM, "out of memory reading the config");
 }
 
+/* The key in the key file's first line (line, n bytes read; ch the byte
+ * that ended the read: EOF, '\n', or the one past a full buffer), cut in
+ * place and NUL-terminated, in *key; or -1 with err. path and kf (quoted)
+ * name the config and the key file. */
+static int
+key_of_line(char *line, size_t n, int ch, const char *path, const char *kf,
+            char **key, struct ps_err *err)
+{
+	char *p = line, *end = line + n;
+
+	if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		p += 3;
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	while (end > p && isspace((unsigned char)end[-1]))
+		end--;
+	if (ch != EOF && ch != '\n')
+		return ps_err_set(err, PS_ECONFIG,
+		                  "%s: fmp_api_key_file %s: first line is "
+		                  "longer than %d bytes",
+		                  path, kf, KEY_LINE_MAX);
+	if (end == p)
+		return ps_err_set(
+		        err, PS_ECONFIG,
+		        "%s: fmp_api_key_file %s: first line is empty", path,
+		        kf);
+	if (end - p > KEY_LINE_MAX)
+		return ps_err_set(err, PS_ECONFIG,
+		                  "%s: fmp_api_key_file %s: the key is longer "
+		                  "than %d bytes",
+		                  path, kf, KEY_LINE_MAX);
+	if (!key_ok(p, (size_t)(end - p)))
+		return ps_err_set(
+		        err, PS_ECONFIG,
+		        "%s: fmp_api_key_file %s: the first line holds "
+		        "more than one word, a control character or a "
+		        "byte that is not ASCII; it must hold only the key",
+		        path, kf);
+	*end = '\0';
+	*key = p;
+	return 0;
+}
+
 /* The key file's first line, without a byte-order mark, its line end or
  * blanks around it (editors and `echo KEY > file` leave them; FMP would
  * get them as "%20" and reject the key). Its content is never put in a
@@ -498,7 +541,7 @@ static int
 read_key_file(struct ps_conf *c, struct ps_err *err)
 {
 	/* Room for a key of KEY_LINE_MAX, a BOM and some blanks around it. */
-	char line[KEY_LINE_MAX + 3 + 64 + 1], kf[PS_QUOTE_SIZE], *p, *end;
+	char line[KEY_LINE_MAX + 3 + 64 + 1], kf[PS_QUOTE_SIZE], *key = NULL;
 	size_t n = 0;
 	FILE *f;
 	int ch, rc = 0;
@@ -512,58 +555,19 @@ read_key_file(struct ps_conf *c, struct ps_err *err)
 	while ((ch = getc(f)) != EOF && ch != '\n' && n < sizeof(line) - 1)
 		line[n++] = (char)ch;
 	line[n] = '\0';
-	if (ferror(f)) {
+	if (ferror(f))
 		rc = ps_err_set(err, PS_ECONFIG,
 		                "%s: cannot read fmp_api_key_file %s: %s",
 		                c->path, kf, strerror(errno));
-		goto wipe_line;
-	}
-	if (n == 0 && ch == EOF) {
+	else if (n == 0 && ch == EOF)
 		rc = ps_err_set(err, PS_ECONFIG,
 		                "%s: fmp_api_key_file %s is empty", c->path,
 		                kf);
+	else
+		rc = key_of_line(line, n, ch, c->path, kf, &key, err);
+	if (rc < 0)
 		goto wipe_line;
-	}
-	p = line;
-	end = line + n;
-	if (n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-		p += 3;
-	while (p < end && isspace((unsigned char)*p))
-		p++;
-	while (end > p && isspace((unsigned char)end[-1]))
-		end--;
-	if (ch != EOF && ch != '\n') {
-		rc = ps_err_set(err, PS_ECONFIG,
-		                "%s: fmp_api_key_file %s: first line is longer "
-		                "than %d bytes",
-		                c->path, kf, KEY_LINE_MAX);
-		goto wipe_line;
-	}
-	if (end == p) {
-		rc = ps_err_set(err, PS_ECONFIG,
-		                "%s: fmp_api_key_file %s: first line is empty",
-		                c->path, kf);
-		goto wipe_line;
-	}
-	if (end - p > KEY_LINE_MAX) {
-		rc = ps_err_set(
-		        err, PS_ECONFIG,
-		        "%s: fmp_api_key_file %s: the key is longer than "
-		        "%d bytes",
-		        c->path, kf, KEY_LINE_MAX);
-		goto wipe_line;
-	}
-	if (!key_ok(p, (size_t)(end - p))) {
-		rc = ps_err_set(
-		        err, PS_ECONFIG,
-		        "%s: fmp_api_key_file %s: the first line holds "
-		        "more than one word, a control character or a "
-		        "byte that is not ASCII; it must hold only the key",
-		        c->path, kf);
-		goto wipe_line;
-	}
-	*end = '\0';
-	if (set_str(&c->fmp_api_key, p) != SET_OK)
+	if (set_str(&c->fmp_api_key, key) != SET_OK)
 		rc = ps_err_set(err, PS_ENOMEM, "out of memory");
 	else
 		check_private(c, f, "fmp_api_key_file", c->fmp_api_key_file);

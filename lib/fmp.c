@@ -498,6 +498,43 @@ fill_rec(struct ps_symrec *r, const cJSON *row)
 	return 1;
 }
 
+/* Fills the records (index: recs sorted by symbol, n of them) that row
+ * is about and that no earlier row filled (seen, per record). Returns
+ * how many now have a price. */
+static int
+match_row(const cJSON *row, struct ps_symrec *recs, struct ps_symrec **index,
+          size_t n, unsigned char *seen)
+{
+	const cJSON *sym = field(row, "symbol");
+	char key[PS_SYMBOL_MAX + 1];
+	struct ps_symrec **hit;
+	size_t k;
+	int updated = 0;
+
+	if (n == 0 || !cJSON_IsObject(row) || !cJSON_IsString(sym) ||
+	    sym->valuestring == NULL ||
+	    strlen(sym->valuestring) > PS_SYMBOL_MAX)
+		return 0;
+	for (k = 0; sym->valuestring[k] != '\0'; k++)
+		key[k] = (char)toupper((unsigned char)sym->valuestring[k]);
+	key[k] = '\0';
+	hit = bsearch(key, index, n, sizeof(*index), cmp_key_rec);
+	if (hit == NULL)
+		return 0; /* a row for a symbol not asked */
+	/* The same symbol asked twice: fill every copy. */
+	while (hit > index && strcmp(hit[-1]->symbol, key) == 0)
+		hit--;
+	for (; hit < index + n && strcmp((*hit)->symbol, key) == 0; hit++) {
+		size_t at = (size_t)(*hit - recs);
+
+		if (seen[at])
+			continue; /* the first row wins */
+		seen[at] = 1;
+		updated += fill_rec(*hit, row);
+	}
+	return updated;
+}
+
 int
 ps_fmp_parse_quotes(const char *body, size_t len, struct ps_symrec *recs,
                     size_t n, struct ps_err *err)
@@ -533,36 +570,7 @@ ps_fmp_parse_quotes(const char *body, size_t len, struct ps_symrec *recs,
 
 	cJSON_ArrayForEach(row, root)
 	{
-		const cJSON *sym = field(row, "symbol");
-		char key[PS_SYMBOL_MAX + 1];
-		struct ps_symrec **hit;
-		size_t k;
-
-		if (!cJSON_IsObject(row) || !cJSON_IsString(sym) ||
-		    sym->valuestring == NULL ||
-		    strlen(sym->valuestring) > PS_SYMBOL_MAX)
-			continue;
-		for (k = 0; sym->valuestring[k] != '\0'; k++)
-			key[k] = (char)toupper(
-			        (unsigned char)sym->valuestring[k]);
-		key[k] = '\0';
-		hit = n > 0 ? bsearch(key, index, n, sizeof(*index),
-		                      cmp_key_rec)
-		            : NULL;
-		if (hit == NULL)
-			continue; /* a row for a symbol not asked */
-		/* The same symbol asked twice: fill every copy. */
-		while (hit > index && strcmp(hit[-1]->symbol, key) == 0)
-			hit--;
-		for (; hit < index + n && strcmp((*hit)->symbol, key) == 0;
-		     hit++) {
-			size_t at = (size_t)(*hit - recs);
-
-			if (seen[at])
-				continue; /* the first row wins */
-			seen[at] = 1;
-			updated += fill_rec(*hit, row);
-		}
+		updated += match_row(row, recs, index, n, seen);
 	}
 	for (i = 0; i < n; i++)
 		if (!seen[i])
