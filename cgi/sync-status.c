@@ -8,15 +8,12 @@
  * a table matched against the last segments of the path, so the programs
  * work under any URL prefix.
  */
-#include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "eod.h"
-#include "isotime.h"
+#include "histargs.h"
 #include "metrics.h"
 #include "symbol.h"
 #include "view.h"
@@ -24,9 +21,6 @@
 
 #define PROG "sync-status"
 #define THREADS 8
-#define HISTORY_LIMIT_DEFAULT 1000
-#define HISTORY_LIMIT_MAX 100000
-#define PORTFOLIO_DAYS_MAX 36600
 
 /* The conf is read-only and shared by the threads. */
 typedef char *(*view_fn)(struct web_req *r, const struct ps_conf *c,
@@ -54,58 +48,31 @@ view_prices(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
 	return doc;
 }
 
-/* A from/to parameter: 0 (absent: *t unchanged, or parsed), -1 with err. */
+/* A query parameter of a history read, through histargs.h's rules. The
+ * value is NULL there when it cannot be read (too long, a bad escape). 0
+ * when absent or set; -1 with err. */
 static int
-time_param(struct web_req *r, const char *name, int64_t *t, struct ps_err *err)
+hist_param(struct web_req *r, const char *name, enum ps_histarg which,
+           struct ps_histargs *a, struct ps_dayrange *d, struct ps_err *err)
 {
-	char v[64];
+	char v[64], label[32];
 	int rc = web_query(r, name, v, sizeof(v));
 
 	if (rc == 0)
 		return 0;
-	if (rc < 0 || ps_isotime_parse(v, t) < 0)
-		return ps_err_set(err, PS_EBAD_REQUEST,
-		                  "bad parameter %s: want an ISO 8601 UTC time "
-		                  "like 2026-11-25T09:30:00Z or a date",
-		                  name);
-	return 0;
+	snprintf(label, sizeof(label), "parameter %s", name);
+	if (a != NULL)
+		return ps_histargs_set(a, which, label, rc > 0 ? v : NULL, err);
+	return ps_dayrange_set(d, which, label, rc > 0 ? v : NULL, err);
 }
 
-static int
-limit_param(struct web_req *r, size_t *limit, struct ps_err *err)
+/* A bad argument is the request's fault: 400 (SPEC §5). */
+static char *
+bad_request(struct ps_err *err)
 {
-	char v[32], *end;
-	long n;
-	int rc = web_query(r, "limit", v, sizeof(v));
-
-	if (rc == 0)
-		return 0;
-	errno = 0;
-	n = rc > 0 ? strtol(v, &end, 10) : 0;
-	if (rc < 0 || !v[0] || *end || errno || n < 1 || n > HISTORY_LIMIT_MAX)
-		return ps_err_set(err, PS_EBAD_REQUEST,
-		                  "bad parameter limit: want a whole number "
-		                  "from 1 to %d",
-		                  HISTORY_LIMIT_MAX);
-	*limit = (size_t)n;
-	return 0;
-}
-
-/* interval: absent (every point) or "day" (one per UTC date). */
-static int
-interval_param(struct web_req *r, int *daily, struct ps_err *err)
-{
-	char v[16];
-	int rc = web_query(r, "interval", v, sizeof(v));
-
-	if (rc == 0)
-		return 0;
-	if (rc < 0 || strcmp(v, "day") != 0)
-		return ps_err_set(err, PS_EBAD_REQUEST,
-		                  "bad parameter interval: the only interval "
-		                  "is day");
-	*daily = 1;
-	return 0;
+	if (err->code == PS_EINVALID)
+		err->code = PS_EBAD_REQUEST;
+	return NULL;
 }
 
 static char *
@@ -114,22 +81,16 @@ view_history(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
 {
 	const char *raw = r->path.segs[r->path.nsegs - 2];
 	char sym[PS_SYMBOL_MAX + 1], *doc;
+	struct ps_histargs a;
 	struct ps_txn *t;
-	int64_t from = INT64_MIN, to = INT64_MAX;
-	size_t limit = HISTORY_LIMIT_DEFAULT;
-	int daily = 0;
 
-	if (time_param(r, "from", &from, err) < 0 ||
-	    time_param(r, "to", &to, err) < 0 ||
-	    limit_param(r, &limit, err) < 0)
-		return NULL;
-	if (from > to) {
-		ps_err_set(err, PS_EBAD_REQUEST,
-		           "bad parameters from and to: from is after to");
-		return NULL;
-	}
-	if (interval_param(r, &daily, err) < 0)
-		return NULL;
+	ps_histargs_init(&a);
+	if (hist_param(r, "from", PS_HIST_FROM, &a, NULL, err) < 0 ||
+	    hist_param(r, "to", PS_HIST_TO, &a, NULL, err) < 0 ||
+	    hist_param(r, "limit", PS_HIST_LIMIT, &a, NULL, err) < 0 ||
+	    ps_histargs_check(&a, "parameters from and to", err) < 0 ||
+	    hist_param(r, "interval", PS_HIST_INTERVAL, &a, NULL, err) < 0)
+		return bad_request(err);
 	if (ps_symbol_normalize(raw, sym, err) < 0) {
 		/* Not a symbol at all, so certainly not a known one. */
 		ps_err_set(err, PS_ENOT_FOUND, "no such symbol");
@@ -137,57 +98,27 @@ view_history(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
 	}
 	if (ps_txn_begin(s, 0, &t, err) < 0)
 		return NULL;
-	doc = ps_view_history(t, sym, from, to, limit, daily, err);
+	doc = ps_view_history(t, sym, a.from, a.to, a.limit, a.daily, err);
 	ps_txn_abort(&t);
 	return doc;
-}
-
-/* A from/to date of …/portfolio/history: YYYY-MM-DD, nothing else. */
-static int
-date_param(struct web_req *r, const char *name, int64_t *day,
-           struct ps_err *err)
-{
-	char v[64];
-	int rc = web_query(r, name, v, sizeof(v));
-
-	if (rc == 0)
-		return 0;
-	if (rc < 0 || ps_eod_date(v, day) < 0)
-		return ps_err_set(err, PS_EBAD_REQUEST,
-		                  "bad parameter %s: want a date like "
-		                  "2026-11-25",
-		                  name);
-	return 1;
 }
 
 static char *
 view_portfolio(struct web_req *r, const struct ps_conf *c, struct ps_store *s,
                struct ps_err *err)
 {
-	int64_t to = ps_eod_day_of(time(NULL)), from;
+	struct ps_dayrange d;
 	struct ps_txn *t;
 	char *doc;
-	int has_from;
 
-	if (date_param(r, "to", &to, err) < 0 ||
-	    (has_from = date_param(r, "from", &from, err)) < 0)
-		return NULL;
-	if (!has_from)
-		from = to - 365 * (int64_t)PS_DAY;
-	if (from > to) {
-		ps_err_set(err, PS_EBAD_REQUEST,
-		           "bad parameters from and to: from is after to");
-		return NULL;
-	}
-	if ((to - from) / PS_DAY >= PORTFOLIO_DAYS_MAX) {
-		ps_err_set(err, PS_EBAD_REQUEST,
-		           "bad parameters from and to: at most %d days",
-		           PORTFOLIO_DAYS_MAX);
-		return NULL;
-	}
+	ps_dayrange_init(&d, time(NULL));
+	if (hist_param(r, "to", PS_HIST_TO, NULL, &d, err) < 0 ||
+	    hist_param(r, "from", PS_HIST_FROM, NULL, &d, err) < 0 ||
+	    ps_dayrange_check(&d, "parameters from and to", err) < 0)
+		return bad_request(err);
 	if (ps_txn_begin(s, 0, &t, err) < 0)
 		return NULL;
-	doc = ps_view_portfolio(t, from, to, err);
+	doc = ps_view_portfolio(t, d.from, d.to, err);
 	ps_txn_abort(&t);
 	return doc;
 }

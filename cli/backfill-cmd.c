@@ -3,7 +3,6 @@
  * bad one starts nothing, then prints the events as `sync` does: a
  * progress bar on a terminal, NDJSON otherwise.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 
 #include "backfill-cmd.h"
 #include "backfill.h"
+#include "histargs.h"
 #include "progress.h"
 #include "symbol.h"
 #include "table.h"
@@ -60,20 +60,14 @@ on_event(const struct ps_event *ev, void *arg)
 static int
 parse_days(const char *s, int *days)
 {
-	char *end;
-	long v;
+	struct ps_err err;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < 1 || v > 36500) {
-		char q[PS_QUOTE_SIZE];
-
-		fprintf(stderr,
-		        "pricesync: bad --days '%s': expected 1..36500\n",
-		        ps_err_quote(s, q));
+	if (ps_histargs_days("--days", s, days, &err) < 0) {
+		fputs("pricesync: ", stderr);
+		table_text(stderr, err.msg);
+		fputc('\n', stderr);
 		return -1;
 	}
-	*days = (int)v;
 	return 0;
 }
 

@@ -25,7 +25,7 @@
 #include "buf.h"
 #include "conf.h"
 #include "csvimport.h"
-#include "isotime.h"
+#include "histargs.h"
 #include "progress.h"
 #include "store.h"
 #include "symbol.h"
@@ -434,20 +434,6 @@ cmd_status(struct ctx *cx, const struct opts *o, int nops, char **ops)
 	return print_doc(ps_view_status(cx->store, &err), &err);
 }
 
-static int
-parse_time_opt(const char *name, const char *s, int64_t *t, struct ps_err *err)
-{
-	char q[PS_QUOTE_SIZE];
-
-	if (s != NULL && ps_isotime_parse(s, t) < 0)
-		return ps_err_set(
-		        err, PS_EINVALID,
-		        "bad --%s '%s': expected an ISO 8601 UTC time "
-		        "like 2026-11-25T09:30:00Z or a date",
-		        name, ps_err_quote(s, q));
-	return 0;
-}
-
 static const char *
 jstr(const cJSON *o, const char *k)
 {
@@ -479,37 +465,28 @@ print_csv(const char *json)
 }
 
 static int
-parse_limit(const char *s, long *limit, struct ps_err *err)
-{
-	char q[PS_QUOTE_SIZE], *end;
-
-	errno = 0;
-	*limit = strtol(s, &end, 10);
-	if (errno || end == s || *end || *limit < 1 || *limit > 100000)
-		return ps_err_set(err, PS_EINVALID,
-		                  "bad --limit '%s': expected 1..100000",
-		                  ps_err_quote(s, q));
-	return 0;
-}
-
-static int
 cmd_history(struct ctx *cx, const struct opts *o, int nops, char **ops)
 {
 	struct ps_txn *t;
 	struct ps_err err;
+	struct ps_histargs a;
 	char sym[PS_SYMBOL_MAX + 1], *doc;
-	int64_t from = INT64_MIN, to = INT64_MAX;
-	long limit = 1000;
 	int rc;
 
-	if ((o->limit != NULL && parse_limit(o->limit, &limit, &err) < 0) ||
+	ps_histargs_init(&a);
+	a.daily = o->daily;
+	if ((o->limit != NULL && ps_histargs_set(&a, PS_HIST_LIMIT, "--limit",
+	                                         o->limit, &err) < 0) ||
 	    ps_symbol_normalize(ops[0], sym, &err) < 0 ||
-	    parse_time_opt("from", o->from, &from, &err) < 0 ||
-	    parse_time_opt("to", o->to, &to, &err) < 0)
+	    (o->from != NULL &&
+	     ps_histargs_set(&a, PS_HIST_FROM, "--from", o->from, &err) < 0) ||
+	    (o->to != NULL &&
+	     ps_histargs_set(&a, PS_HIST_TO, "--to", o->to, &err) < 0) ||
+	    ps_histargs_check(&a, "--from and --to", &err) < 0)
 		return fail(&err);
 	if (ps_txn_begin(cx->store, 0, &t, &err) < 0)
 		return fail(&err);
-	doc = ps_view_history(t, sym, from, to, (size_t)limit, o->daily, &err);
+	doc = ps_view_history(t, sym, a.from, a.to, a.limit, a.daily, &err);
 	ps_txn_abort(&t);
 	if (doc == NULL)
 		return fail(&err);

@@ -307,6 +307,10 @@ def t_sync_and_views():
            and lines[1].startswith("2025-11-07T21:00:02Z,"), "history CSV")
         rc, out, err = w.cli("history", "AAPL", "--from", "yesterday")
         ok(rc == 1 and "yesterday" in err, "a bad --from is named")
+        rc, out, err = w.cli("history", "AAPL", "--from", "2026-02-01",
+                             "--to", "2026-01-01")
+        ok(rc == 1 and "from is after to" in err,
+           "--from after --to is refused, as by sync-status")
         rc, out, err = w.cli("history", "ZZZZ")
         ok(rc == 1 and "ZZZZ" in err, "history of an unknown symbol fails")
         rc, doc, err = w.json("status")
