@@ -381,6 +381,20 @@ http_has_body(int status, const char *method)
 }
 
 int
+http_method_refused(const char *method, const char *allow,
+                    struct ps_buf *headers, struct ps_err *err)
+{
+	char q[PS_QUOTE_SIZE];
+
+	ps_err_set(err, PS_EMETHOD, "method '%s' not allowed here; use %s",
+	           ps_err_quote(method ? method : "", q), allow);
+	if (ps_buf_puts(headers, "Allow: ") < 0 ||
+	    ps_buf_puts(headers, allow) < 0 || ps_buf_puts(headers, "\r\n") < 0)
+		return -1;
+	return 0;
+}
+
+int
 http_error_answer(const struct ps_err *err, const char *extra, int *status,
                   struct ps_buf *headers, struct ps_buf *body)
 {

@@ -118,6 +118,12 @@ int http_head(struct ps_buf *out, int status, long long len,
 /* 1 when an answer with this status to this method (may be NULL) carries
  * its body: not for HEAD, not for 304. */
 int http_has_body(int status, const char *method);
+/* The refusal of method (may be NULL) where only allow ("GET, HEAD")
+ * is taken, for http_error_answer: PS_EMETHOD in err, its message naming
+ * the method (quoted) and allow; "Allow: ALLOW" appended to headers. 0,
+ * or -1 when out of memory. */
+int http_method_refused(const char *method, const char *allow,
+                        struct ps_buf *headers, struct ps_err *err);
 /* The JSON error answer for err: status http_status_for(err->code);
  * headers Content-Type, Cache-Control: no-store, Retry-After for a
  * cooldown with retry_after > 0, then extra (may be NULL), appended to

@@ -296,11 +296,14 @@ web_errorf(struct web_req *r, enum ps_code code, const char *headers,
 void
 web_method_not_allowed(struct web_req *r, const char *allow)
 {
-	char h[128];
+	struct ps_buf h = {0};
+	struct ps_err err = {0};
 
-	snprintf(h, sizeof(h), "Allow: %s\r\n", allow);
-	web_errorf(r, PS_EMETHOD, h, "method %s not allowed here; use %s",
-	           web_method(r), allow);
+	if (http_method_refused(web_method(r), allow, &h, &err) < 0)
+		web_errorf(r, PS_ENOMEM, NULL, "out of memory");
+	else
+		web_error(r, &err, h.data);
+	ps_buf_free(&h);
 }
 
 void

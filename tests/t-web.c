@@ -393,6 +393,30 @@ test_answers(void)
 	ps_buf_free(&b);
 }
 
+static void
+test_method_refused(void)
+{
+	struct ps_buf h = {0};
+	struct ps_err err = {0};
+
+	tap_int(http_method_refused("POST", "GET, HEAD", &h, &err), 0,
+	        "method: built");
+	tap_str(h.data, "Allow: GET, HEAD\r\n", "method: the Allow header");
+	tap_str(ps_code_name(err.code), "method_not_allowed",
+	        "method: method_not_allowed");
+	tap_int(http_status_for(err.code), 405, "method: 405");
+	tap_str(err.msg, "method 'POST' not allowed here; use GET, HEAD",
+	        "method: the message names both");
+	ps_buf_reset(&h);
+	http_method_refused("\x1b[2J", "POST", &h, &err);
+	tap_str(err.msg, "method '?[2J' not allowed here; use POST",
+	        "method: quoted, so it cannot drive a terminal");
+	http_method_refused(NULL, "POST", &h, &err);
+	tap_str(err.msg, "method '' not allowed here; use POST",
+	        "method: none at all");
+	ps_buf_free(&h);
+}
+
 int
 main(void)
 {
@@ -404,5 +428,6 @@ main(void)
 	test_origin();
 	test_etag();
 	test_answers();
+	test_method_refused();
 	return tap_done();
 }
