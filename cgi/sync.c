@@ -115,6 +115,9 @@ log_end(const struct stream *st, int rc, const struct ps_err *err)
 		        err->msg);
 }
 
+/* A sync asked for over HTTP waits out the cooldown (SPEC §2). */
+static const struct ps_sync_policy web_policy = {.enforce_cooldown = 1};
+
 static void
 handle(struct web_req *r, void *arg)
 {
@@ -132,7 +135,7 @@ handle(struct web_req *r, void *arg)
 		 * detach failed) not: a server that stops its CGI when the
 		 * client leaves must not cut a sync short. */
 		signal(SIGTERM, SIG_IGN);
-	rc = ps_sync_run(&core->conf, s, PS_SYNC_WEB, on_event, &st, &err);
+	rc = ps_sync_run(&core->conf, s, &web_policy, on_event, &st, &err);
 	log_end(&st, rc, &err);
 	if (st.started)
 		return;

@@ -407,7 +407,7 @@ cmd_sync(struct ctx *cx, const struct opts *o, int nops, char **ops)
 	struct ps_err err;
 	struct sync_out so = sync_out_for(o);
 
-	ps_sync_run(&cx->conf, cx->store, PS_SYNC_CLI, on_event, &so, &err);
+	ps_sync_run(&cx->conf, cx->store, NULL, on_event, &so, &err);
 	return so.code;
 }
 

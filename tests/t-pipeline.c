@@ -93,7 +93,7 @@ test_dead_progress(struct ps_store *s)
 	c.base_url_is_default = 0;
 	c.daily_request_limit = 1; /* 1 batch + fx = 2: refused */
 	tx_setting_put(s, "progress", DEAD, &err);
-	tap_int(ps_sync_run(&c, s, PS_SYNC_CLI, on_event, &sn, &err), -1,
+	tap_int(ps_sync_run(&c, s, NULL, on_event, &sn, &err), -1,
 	        "the sync is refused after taking the lock");
 	tap_int(sn.error_code, PS_EUPSTREAM_QUOTA, "... by the request limit");
 	tap_int(sn.events, 1, "... with only its error event");
@@ -198,14 +198,14 @@ test_fx_connect_fails(struct ps_store *s, const char *dir)
 	c.concurrency = 1;
 	c.retries = 0;
 	refuse_connects = 1; /* the first request sent is the fx one */
-	tap_int(ps_sync_run(&c, s, PS_SYNC_CLI, on_end, &o, &err), 0,
+	tap_int(ps_sync_run(&c, s, NULL, on_end, &o, &err), 0,
 	        "concurrency 1, the fx request cannot connect: complete");
 	tap_ok(o.complete && o.updated == 2, "both symbols updated (%d): %s",
 	       o.updated, o.complete ? "" : err.msg);
 	tap_ok(strstr(o.fx_error, "cannot connect") != NULL,
 	       "fx_error says why (%s)", o.fx_error);
 	refuse_connects = 1000;
-	tap_int(ps_sync_run(&c, s, PS_SYNC_CLI, on_end, &o, &err), -1,
+	tap_int(ps_sync_run(&c, s, NULL, on_end, &o, &err), -1,
 	        "nothing can connect: the sync stops");
 	tap_int(err.code, PS_EUPSTREAM_UNAVAILABLE, "... upstream_unavailable");
 	refuse_connects = 0;
