@@ -7,9 +7,9 @@ slows every fake answer by 0.1 s, and runs `pricesync backfill --json`
 with history_days 365 and concurrency 4: 501 requests (one per symbol, and
 USDGBP), so no client can finish before ceil(501 / 4) x 0.1 s = 12.6 s
 (the floor). Prints wall time, the ratio to the floor, the backfill's CPU
-time and peak RSS. Then asks sync-status (as plain CGI, a fresh process
-each time, as Apache's mod_cgi would) for …/portfolio/history over the last
-365 days, 20 times, and prints the median and the worst wall time beside
+time and peak RSS (run by bench/peakrss, which `make bench` builds). Then
+asks sync-status (as plain CGI, a fresh process each time, as Apache's
+mod_cgi would) for …/portfolio/history over the last 365 days, 20 times, and prints the median and the worst wall time beside
 the target (well under 100 ms). A benchmark, not a test: it exits 0 unless
 the backfill or the request failed.
 
@@ -22,12 +22,13 @@ import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 import pstest as T  # noqa: E402
+import sync as S  # noqa: E402
 
 KEY = "K-bench"
 
@@ -49,24 +50,11 @@ def underfilled(log, conc):
 
 
 def run_backfill(w):
-    p = T.popen_cli(["backfill", "--json"], w.env)
-    chunks = {}
-
-    def drain(name, fh):
-        chunks[name] = fh.read()
-
-    ts = [threading.Thread(target=drain, args=(n, fh))
-          for n, fh in (("out", p.stdout), ("err", p.stderr))]
-    t0 = time.monotonic()
-    for t in ts:
-        t.start()
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.monotonic() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    for t in ts:
-        t.join()
-    return p.returncode, T.parse_ndjson(chunks.get("out", "")), wall, ru, \
-        chunks.get("err", "")
+    """The backfill under bench/peakrss (a child of Python would start
+    with Python's peak RSS as its own)."""
+    ru, out, err = S.peakrss(T.cli_cmd(["backfill", "--json"]), w.env)
+    return ru["exit"], T.parse_ndjson(out.decode(errors="replace")), \
+        ru["wall_s"], ru, err.decode(errors="replace")
 
 
 def portfolio_once(w, uri):
@@ -111,7 +99,11 @@ def main():
             return 1
         f.control({"delay": a.delay})
         f.reset()
-        rc, ev, wall, ru, err = run_backfill(w)
+        try:
+            rc, ev, wall, ru, err = run_backfill(w)
+        except S.BenchError as e:
+            print("bench: %s" % e, file=sys.stderr)
+            return 1
         st = f.stats()
         term = T.terminal(ev)
         if term.get("type") != "complete" or rc not in (0, 3):
@@ -134,7 +126,7 @@ def main():
         points = len(doc["points"])
         held = max(p["symbols"] for p in doc["points"])
 
-    cpu = ru.ru_utime + ru.ru_stime
+    cpu = ru["cpu_s"]
     ratio = wall / floor if floor else float("nan")
     med, worst = statistics.median(times), max(times)
     under, span = underfilled(st["log"], a.concurrency)
@@ -151,7 +143,7 @@ def main():
         ("wall time", "%.3f s" % wall, ""),
         ("ratio wall/floor", "%.3f" % ratio, "<= 1.15"),
         ("CPU user+sys", "%.3f s" % cpu, ""),
-        ("peak RSS", "%d KiB" % ru.ru_maxrss, ""),
+        ("peak RSS", "%d KiB" % ru["maxrss_kib"], ""),
         ("max in flight", "%d" % st["max_in_flight"], "<= %d" % a.concurrency),
         ("fake's answer time (mean)", "%.1f ms" % (answer * 1000),
          "%.0f ms asked" % (a.delay * 1000)),
@@ -179,7 +171,7 @@ def main():
         with open(os.environ["BENCH_JSON"], "w") as fh:
             json.dump({"backfill_wall_s": wall, "floor_s": floor,
                        "ratio": ratio, "cpu_s": cpu,
-                       "maxrss_kib": ru.ru_maxrss,
+                       "maxrss_kib": ru["maxrss_kib"],
                        "requests": st["requests"],
                        "max_in_flight": st["max_in_flight"],
                        "portfolio_median_s": med,
