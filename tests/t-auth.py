@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """t-auth: the basic-auth block of the shipped snippets, switched on
-(tests/webserv.py uncomments it and points it at a password file made with
+(tests/webstack.py uncomments it and points it at a password file made with
 htpasswd), through a real nginx and a real Apache: 401 with a
 WWW-Authenticate challenge without credentials or with a wrong password,
 200 with them, for the dashboard, the read-only API and the sync stream;
@@ -22,7 +22,8 @@ import tempfile
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))), "tests"))
 import pstest  # noqa: E402
-import webserv as W  # noqa: E402
+import webclient  # noqa: E402
+import webstack  # noqa: E402
 from pstest import eq, ok  # noqa: E402
 
 HTPASSWD = shutil.which("htpasswd") or "/usr/bin/htpasswd"
@@ -69,7 +70,7 @@ def check_codes(st, tag):
             s, _h, _b = get(st, path, good)
             eq(s, 200, "%s: GET %s with the credentials -> 200" % (tag, path))
     hdr = ["Authorization: " + good["Authorization"]]
-    cs = W.CurlStream(st.base_url + "/api/sync", headers=hdr)
+    cs = webclient.CurlStream(st.base_url + "/api/sync", headers=hdr)
     try:
         cs.read_all(120)
     finally:
@@ -108,7 +109,7 @@ def browser(dash, st, fake, top, tag):
 
 def one_server(server, dash, fake, top, htpasswd, csv):
     d = os.path.join(top, server)
-    with W.Stack(d, fake.url, server=server, key=KEY, htpasswd=htpasswd,
+    with webstack.Stack(d, fake.url, server=server, key=KEY, htpasswd=htpasswd,
                  conf_extra={"batch_size": 2, "concurrency": 1}) as st:
         rc, _o, e = pstest.run_cli(["import", csv], st.env)
         if not ok(rc == 0, "%s: symbols imported" % server):
@@ -120,11 +121,11 @@ def one_server(server, dash, fake, top, htpasswd, csv):
 
 def main():
     for prog, why in ((HTPASSWD, "no htpasswd (apache2-utils)"),
-                      (W.NGINX, "no nginx"), (W.APACHE, "no apache2"),
-                      (W.SPAWN, "no spawn-fcgi")):
+                      (webstack.NGINX, "no nginx"), (webstack.APACHE, "no apache2"),
+                      (webstack.SPAWN, "no spawn-fcgi")):
         if not os.access(prog, os.X_OK):
             pstest.skip_missing(why)
-    if not W.have_programs() or not os.access(pstest.cli_path(), os.X_OK):
+    if not webstack.have_programs() or not os.access(pstest.cli_path(), os.X_OK):
         pstest.skip_missing("the programs are not built")
     dash = _dashboard()
     why = dash.missing()

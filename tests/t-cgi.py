@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))), "tests"))
 import pstest  # noqa: E402
-import webserv as W  # noqa: E402
+import webstack  # noqa: E402
 from pstest import eq, ok  # noqa: E402
 
 CGI_FCGI = "/usr/bin/cgi-fcgi"
@@ -44,7 +44,7 @@ def cgi_env(w, method, uri, **extra):
 
 
 def cgi(w, prog, method, uri, **extra):
-    p = subprocess.run([W.program(prog)], env=cgi_env(w, method, uri, **extra),
+    p = subprocess.run([webstack.program(prog)], env=cgi_env(w, method, uri, **extra),
                        stdin=subprocess.DEVNULL, capture_output=True,
                        timeout=120)
     return parse_cgi(p.stdout) + (p.returncode,)
@@ -104,11 +104,11 @@ def plain_cgi(w):
        "cgi: CONTENT_LENGTH 12x -> 400 bad_request")
     # not run by a server at all
     env = dict(w.env)
-    p = subprocess.run([W.program("sync")], env=env, stdin=subprocess.DEVNULL,
+    p = subprocess.run([webstack.program("sync")], env=env, stdin=subprocess.DEVNULL,
                        capture_output=True, text=True, timeout=30)
     ok(p.returncode == 2 and "pricesync-fcgi(8)" in p.stderr,
        "no CGI request and no socket: a usage message, exit 2")
-    p = subprocess.run([W.program("sync-status"), "--version"],
+    p = subprocess.run([webstack.program("sync-status"), "--version"],
                        capture_output=True, text=True, timeout=30)
     ok(p.returncode == 0 and "sync-status" in p.stdout, "--version")
 
@@ -118,7 +118,7 @@ def cgi_killed(w, fake):
     AH01259) does not stop the sync: it runs in a detached process."""
     before = status_of(w).get("last_synced")
     fake.control({"delay": 0.7})
-    p = subprocess.Popen([W.program("sync")],
+    p = subprocess.Popen([webstack.program("sync")],
                          env=cgi_env(w, "POST", "/api/sync"),
                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
@@ -156,13 +156,13 @@ class Fcgi:
         self.sock = os.path.join(w.path, name + ".sock")
         self.log = os.path.join(w.path, name + ".log")
         with open(self.log, "ab") as fh:
-            self.p = subprocess.Popen([W.SPAWN, "-n", "-s", self.sock, "--",
-                                       W.program(name)], env=w.env,
+            self.p = subprocess.Popen([webstack.SPAWN, "-n", "-s", self.sock, "--",
+                                       webstack.program(name)], env=w.env,
                                       stdin=subprocess.DEVNULL, stdout=fh,
                                       stderr=fh)
         pstest._live.append(self.p)
         up = pstest.wait_for(lambda: self.p.poll() is None and
-                             W.connectable(self.sock), 30)
+                             webstack.connectable(self.sock), 30)
         if not up:
             raise RuntimeError("%s did not start" % name)
 
@@ -257,7 +257,7 @@ def fastcgi(w, fake):
 
 
 def main():
-    if not W.have_programs():
+    if not webstack.have_programs():
         pstest.skip_missing("cgi/sync and cgi/sync-status are not built")
     pstest.need_cli()
     with pstest.Fake() as fake, pstest.Workdir(fake) as w:
@@ -266,7 +266,7 @@ def main():
         eq(rc, 0, "symbols imported")
         plain_cgi(w)
         cgi_killed(w, fake)
-        missing = [t for t in (CGI_FCGI, W.SPAWN) if not os.access(t, os.X_OK)]
+        missing = [t for t in (CGI_FCGI, webstack.SPAWN) if not os.access(t, os.X_OK)]
         if not missing:
             fastcgi(w, fake)
         elif os.environ.get("CI") == "true":

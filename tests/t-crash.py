@@ -45,7 +45,7 @@ sys.path.insert(0, os.path.join(
     os.environ.get("top_srcdir")
     or os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests"))
 import pstest as T  # noqa: E402
-import webserv as W  # noqa: E402
+import webstack  # noqa: E402
 
 RUNS = int(os.environ.get("PS_CRASH_RUNS") or 20)
 SEED = int(os.environ.get("PS_CRASH_SEED") or random.randrange(1 << 30))
@@ -191,14 +191,14 @@ class FcgiSync:
         self.n += 1
         self.sock = os.path.join(self.w.path, "sync-%d.sock" % self.n)
         log = open(os.path.join(self.w.path, "sync-fcgi.log"), "ab")
-        self.prog = subprocess.Popen([W.SPAWN, "-n", "-s", self.sock, "--",
-                                      W.program("sync")], env=self.w.env,
+        self.prog = subprocess.Popen([webstack.SPAWN, "-n", "-s", self.sock, "--",
+                                      webstack.program("sync")], env=self.w.env,
                                      stdin=subprocess.DEVNULL, stdout=log,
                                      stderr=log)
         log.close()
         T._live.append(self.prog)
         if not T.wait_for(lambda: self.prog.poll() is None and
-                          W.connectable(self.sock), 30):
+                          webstack.connectable(self.sock), 30):
             raise RuntimeError("the sync program did not start")
 
     def start(self):
@@ -462,8 +462,8 @@ def main():
         rc, _o, err = w.import_symbols(T.syms("C", NSYM))
         T.eq(rc, 0, "%d symbols imported" % NSYM)
         runners.append(CliSync(w))
-        if W.have_programs() and os.access(CGI_FCGI, os.X_OK) and \
-                os.access(W.SPAWN, os.X_OK):
+        if webstack.have_programs() and os.access(CGI_FCGI, os.X_OK) and \
+                os.access(webstack.SPAWN, os.X_OK):
             runners.append(FcgiSync(w))
         else:
             T.skip_missing("cgi/sync, cgi-fcgi (libfcgi-bin) and spawn-fcgi")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """t-dashboard: the dashboard (www/, SPEC §7) in a real browser.
 
-Starts the fake FMP and two real stacks (tests/webserv.py: nginx with the
+Starts the fake FMP and two real stacks (tests/webstack.py: nginx with the
 shipped snippet and the two FastCGI programs): A at "/" with min_interval_s
 0, and B under "/pricesync/" with a long min_interval_s (for the 429).
 Then runs tests/dashboard.mjs, which drives Debian's headless chromium with
@@ -26,7 +26,7 @@ import threading
 sys.path.insert(0, os.path.join(os.environ.get(
     "top_srcdir", os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "tests"))
 import pstest  # noqa: E402
-import webserv  # noqa: E402
+import webstack  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 NODE = shutil.which("node") or "/usr/bin/node"
@@ -52,9 +52,9 @@ def missing():
     if not os.path.isdir(os.path.join(NODE_DIR, "node_modules", "playwright-core")):
         why.append("no tests/node/node_modules/playwright-core "
                    "(cd tests/node && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install)")
-    if not os.access(pstest.cli_path(), os.X_OK) or not webserv.have_programs():
+    if not os.access(pstest.cli_path(), os.X_OK) or not webstack.have_programs():
         why.append("the programs are not built")
-    if not os.access(webserv.NGINX, os.X_OK) or not os.access(webserv.SPAWN, os.X_OK):
+    if not os.access(webstack.NGINX, os.X_OK) or not os.access(webstack.SPAWN, os.X_OK):
         why.append("no nginx or spawn-fcgi")
     return why
 
@@ -139,9 +139,9 @@ def main():
             os.makedirs(a_dir)
             os.makedirs(b_dir)
             small = {"batch_size": 2, "concurrency": 1}
-            with webserv.Stack(a_dir, fake.url, key=KEY,
+            with webstack.Stack(a_dir, fake.url, key=KEY,
                                conf_extra=dict(small, min_interval_s=0)) as a, \
-                    webserv.Stack(b_dir, fake.url, key=KEY, prefixes=("/pricesync/",),
+                    webstack.Stack(b_dir, fake.url, key=KEY, prefixes=("/pricesync/",),
                                   conf_extra=dict(small, min_interval_s=3600)) as b:
                 csv = os.path.join(top, "symbols.csv")
                 with open(csv, "w") as fh:

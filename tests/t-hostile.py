@@ -20,7 +20,9 @@ import time
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))), "tests"))
 import pstest  # noqa: E402
-import webserv as W  # noqa: E402
+import webchecks  # noqa: E402
+import webclient  # noqa: E402
+import webstack  # noqa: E402
 from pstest import diag, eq, ok  # noqa: E402
 
 WRITE_BOUND = 5.0  # cgi/conn.h CONN_WRITE_TIMEOUT_MS
@@ -86,9 +88,9 @@ def json_error(body):
 
 
 def try_jrequest(method, url, timeout=10):
-    """W.jrequest, with a timeout or a reset as the status."""
+    """webclient.jrequest, with a timeout or a reset as the status."""
     try:
-        return W.jrequest(method, url, timeout=timeout)
+        return webclient.jrequest(method, url, timeout=timeout)
     except OSError as e:
         return "%s" % (type(e).__name__), {}, None
 
@@ -116,7 +118,7 @@ def check_silent_peers(st):
         dt = time.monotonic() - t0
         ok(s == 405 and dt < 1.0, "stall: so does the sync program "
            "(GET /api/sync: %s in %.3f s)" % (s, dt))
-        cs = W.CurlStream(st.base_url + "/api/sync")
+        cs = webclient.CurlStream(st.base_url + "/api/sync")
         try:
             first = cs.readline(10)
             cs.read_all(60)
@@ -140,7 +142,7 @@ def check_simultaneous_posts(st, fake, rounds=5):
 
         def post(k):
             barrier.wait()
-            res[k] = W.request("POST", st.base_url + "/api/sync", timeout=120)
+            res[k] = webclient.request("POST", st.base_url + "/api/sync", timeout=120)
 
         ts = [threading.Thread(target=post, args=(k,)) for k in (0, 1)]
         for t in ts:
@@ -166,14 +168,14 @@ def check_simultaneous_posts(st, fake, rounds=5):
 def check_status_storm(st, fake, n=200):
     """n status requests, 8 at a time, while a sync runs: none 5xx."""
     fake.control({"delay": 3.0})  # 6 batches, 4 at a time: some 6 s
-    cs = W.CurlStream(st.base_url + "/api/sync")
+    cs = webclient.CurlStream(st.base_url + "/api/sync")
     try:
         first = cs.readline(30)
         ok(first and '"start"' in first[1], "storm: a sync started")
 
         def one(_i):
             try:
-                s, h, body = W.request("GET", st.base_url + "/api/sync/status",
+                s, h, body = webclient.request("GET", st.base_url + "/api/sync/status",
                                        timeout=30)
             except OSError as e:
                 return "error %s" % e
@@ -187,7 +189,7 @@ def check_status_storm(st, fake, n=200):
 
         with concurrent.futures.ThreadPoolExecutor(8) as ex:
             got = list(ex.map(one, range(n)))
-        running = (W.status_doc(st) or {}).get("running")
+        running = (webchecks.status_doc(st) or {}).get("running")
         cs.read_all(120)
     finally:
         cs.close()
@@ -285,7 +287,7 @@ def import_many(st, n):
 def timed_sync(st):
     """A sync read at full speed: its duration."""
     t0 = time.monotonic()
-    cs = W.CurlStream(st.base_url + "/api/sync")
+    cs = webclient.CurlStream(st.base_url + "/api/sync")
     try:
         cs.read_all(300)
     finally:
@@ -299,7 +301,7 @@ def timed_sync(st):
 def check_slow_reader(st):
     """Defect 11: a client that reads 64 bytes every 0.5 s."""
     fast, nlines = timed_sync(st)
-    before = (W.status_doc(st) or {}).get("last_synced")
+    before = (webchecks.status_doc(st) or {}).get("last_synced")
     log_before = st.program_log("sync").count("kept the answer waiting")
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
@@ -328,7 +330,7 @@ def check_slow_reader(st):
             if gave_up is None and st.program_log("sync").count(
                     "kept the answer waiting") > log_before:
                 gave_up = time.monotonic() - t0
-            d = W.status_doc(st) or {}
+            d = webchecks.status_doc(st) or {}
             trace.append((round(time.monotonic() - t0, 1),
                           (d.get("progress") or {}).get("done")))
             if (d.get("running") is False and d.get("last_synced") and
@@ -348,14 +350,14 @@ def check_slow_reader(st):
        "slow: the program logged the client it gave up on (%s s in)"
        % ("%.1f" % gave_up if gave_up else "?"))
     diag("slow: (seconds, symbols done): %r" % trace[::4])
-    s2, _h, _b = W.request("POST", st.base_url + "/api/sync", timeout=300)
+    s2, _h, _b = webclient.request("POST", st.base_url + "/api/sync", timeout=300)
     eq(s2, 200, "slow: the next sync is not kept at 409")
 
 
 def main():
-    if not W.have_programs():
+    if not webstack.have_programs():
         pstest.skip_missing("cgi/sync and cgi/sync-status are not built")
-    for tool in (W.NGINX, W.SPAWN, shutil.which("curl") or "/usr/bin/curl"):
+    for tool in (webstack.NGINX, webstack.SPAWN, shutil.which("curl") or "/usr/bin/curl"):
         if not os.access(tool, os.X_OK):
             pstest.skip_missing("no %s" % tool)
     pstest.need_cli()
@@ -365,10 +367,10 @@ def main():
             # A small send buffer towards clients: with Linux's defaults
             # nginx queues megabytes for a client that does not read, and
             # only a sync of some 40,000 symbols would fill that.
-            with W.Stack(d, fake.url, "nginx", listen_opts="sndbuf=4k",
+            with webstack.Stack(d, fake.url, "nginx", listen_opts="sndbuf=4k",
                          conf_extra={"batch_size": 1,
                                      "concurrency": 4}) as st:
-                W.add_symbols(st)
+                webchecks.add_symbols(st)
                 check_silent_peers(st)
                 check_simultaneous_posts(st, fake)
                 check_status_storm(st, fake)

@@ -23,7 +23,8 @@ import time
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))), "tests"))
 import pstest  # noqa: E402
-import webserv as W  # noqa: E402
+import webclient  # noqa: E402
+import webstack  # noqa: E402
 from pstest import eq, ok  # noqa: E402
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
@@ -107,12 +108,12 @@ def val(samples, name, labels=""):
 
 
 def status(st):
-    s, _h, d = W.jrequest("GET", st.base_url + "/api/sync/status")
+    s, _h, d = webclient.jrequest("GET", st.base_url + "/api/sync/status")
     return d if s == 200 else {}
 
 
 def prices(st):
-    s, _h, d = W.jrequest("GET", st.base_url + "/api/prices")
+    s, _h, d = webclient.jrequest("GET", st.base_url + "/api/prices")
     return d if s == 200 else {}
 
 
@@ -223,7 +224,7 @@ def restart_and_more(st, fake, w):
     eq(counts(scrape(st, "after an error")), (0, 1, 1),
        "syncs_total: one partial, one error")
     rc, _o, _e = cli(st, "remove", "NOSUCH1")
-    cs = W.CurlStream(st.base_url + "/api/sync")
+    cs = webclient.CurlStream(st.base_url + "/api/sync")
     try:
         cs.read_all(120)
     finally:
@@ -240,10 +241,10 @@ def restart_and_more(st, fake, w):
 
 def methods_and_access(st):
     """HEAD, 405, and metrics to localhost only"""
-    s, h, b = W.request("HEAD", st.base_url + "/api/metrics")
+    s, h, b = webclient.request("HEAD", st.base_url + "/api/metrics")
     ok(s == 200 and b == b"" and h.get("content-type", "").startswith("text/plain"),
        "HEAD /api/metrics: headers, no body")
-    s, h, d = W.jrequest("POST", st.base_url + "/api/metrics")
+    s, h, d = webclient.jrequest("POST", st.base_url + "/api/metrics")
     ok(s == 405 and h.get("allow") == "GET, HEAD",
        "POST /api/metrics -> 405, Allow: GET, HEAD")
     try:
@@ -252,7 +253,7 @@ def methods_and_access(st):
         pstest.skip("metrics from 127.0.0.2", "cannot bind 127.0.0.2: %s" % e)
         return
     eq(s, 403, "the shipped nginx snippet refuses metrics to 127.0.0.2")
-    s, _h, _b = W.request("GET", st.base_url + "/api/sync/status")
+    s, _h, _b = webclient.request("GET", st.base_url + "/api/sync/status")
     eq(s, 200, "... while the API stays open to it")
 
 
@@ -266,15 +267,15 @@ def scenario(fn, *args):
 def main():
     if not os.access(PROMTOOL, os.X_OK):
         pstest.skip_missing("no promtool (apt-get install prometheus)")
-    if not W.have_programs() or not os.access(pstest.cli_path(), os.X_OK):
+    if not webstack.have_programs() or not os.access(pstest.cli_path(), os.X_OK):
         pstest.skip_missing("the programs are not built")
-    if not os.access(W.NGINX, os.X_OK) or not os.access(W.SPAWN, os.X_OK):
+    if not os.access(webstack.NGINX, os.X_OK) or not os.access(webstack.SPAWN, os.X_OK):
         pstest.skip_missing("no nginx or spawn-fcgi")
     top = tempfile.mkdtemp(prefix="ps-metrics-")
     os.chmod(top, 0o755)  # the web server's workers (www-data) reach the sockets
     try:
         with pstest.Fake(key=KEY) as fake, \
-                W.Stack(os.path.join(top, "st"), fake.url, key=KEY,
+                webstack.Stack(os.path.join(top, "st"), fake.url, key=KEY,
                         conf_extra={"batch_size": 2,
                                     "daily_request_limit": LIMIT}) as st:
             before_any_sync(st)

@@ -21,7 +21,8 @@ import time
 sys.path.insert(0, os.path.join(os.environ.get("top_srcdir", os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))), "tests"))
 import pstest  # noqa: E402
-import webserv as W  # noqa: E402
+import fcgiclient  # noqa: E402
+import webstack  # noqa: E402
 from pstest import eq, ok  # noqa: E402
 
 # The programs' read timeout (cgi/conn.h) and what we allow on top.
@@ -79,7 +80,7 @@ def answers_despite_peers(prog):
        "(%s in %.3f s)" % (prog.name, st, dt))
     # A head sent a byte at a time, each well within any per-read
     # timeout: the deadline is for the whole head.
-    head = W.fcgi_head(W.cgi_params(*QUICK[prog.name][:2]))
+    head = fcgiclient.fcgi_head(fcgiclient.cgi_params(*QUICK[prog.name][:2]))
     drip = peer(prog.sock, head[:1])
     t0 = time.monotonic()
     sent = 1
@@ -117,7 +118,7 @@ def answers_despite_peers(prog):
 
 
 def term_despite_peers(w, name, how):
-    prog = W.Program(w.env, w.path, name)
+    prog = fcgiclient.Program(w.env, w.path, name)
     try:
         if how == "closed":
             peer(prog.sock).close()
@@ -146,10 +147,10 @@ def slow_reader_status(w):
     rc, _o, err = w.import_symbols(["P" + a[i // 676 % 26] + a[i // 26 % 26]
                                     + a[i % 26] for i in range(2000)])
     eq(rc, 0, "slow reader: 2000 symbols imported")
-    prog = W.Program(w.env, w.path, "sync-status")
+    prog = fcgiclient.Program(w.env, w.path, "sync-status")
     try:
-        s = peer(prog.sock, W.fcgi_head(W.cgi_params("GET", "/api/prices"))
-                 + W.fcgi_record(W.FCGI_STDIN, 1))
+        s = peer(prog.sock, fcgiclient.fcgi_head(fcgiclient.cgi_params("GET", "/api/prices"))
+                 + fcgiclient.fcgi_record(fcgiclient.FCGI_STDIN, 1))
         t0 = time.monotonic()
         gave_up = pstest.wait_for(
             lambda: "kept the answer waiting" in prog.log_text(),
@@ -170,14 +171,14 @@ def slow_reader_status(w):
 
 
 def main():
-    if not W.have_programs():
+    if not webstack.have_programs():
         pstest.skip_missing("cgi/sync and cgi/sync-status are not built")
-    if not os.access(W.SPAWN, os.X_OK):
+    if not os.access(webstack.SPAWN, os.X_OK):
         pstest.skip_missing("spawn-fcgi is not installed")
     with pstest.Fake() as fake, pstest.Workdir(fake) as w:
         w.write_conf(min_interval_s=0)
         for name in ("sync-status", "sync"):
-            prog = W.Program(w.env, w.path, name)
+            prog = fcgiclient.Program(w.env, w.path, name)
             try:
                 answers_despite_peers(prog)
             finally:

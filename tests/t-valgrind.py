@@ -128,8 +128,9 @@ def test_fcgi():
     """the two FastCGI programs under valgrind, in both modes"""
     import glob as g
     import socket
-    import webserv as W
-    if not os.access(W.SPAWN, os.X_OK):
+    import fcgiclient
+    import webstack
+    if not os.access(webstack.SPAWN, os.X_OK):
         T.skip_missing("spawn-fcgi is not installed")
     with T.Fake() as f, T.Workdir(f) as w:
         w.write_conf(batch_size=2, concurrency=2, min_interval_s=0)
@@ -137,8 +138,8 @@ def test_fcgi():
         T.eq(rc, 0, "fcgi: symbols imported")
         wrap = ([shutil.which("valgrind")] + VG[1:] +
                 ["--log-file=" + os.path.join(w.path, "vg-%p.log")])
-        st = W.Program(w.env, w.path, "sync-status", wrap=wrap, timeout=120)
-        sy = W.Program(w.env, w.path, "sync", wrap=wrap, timeout=120)
+        st = fcgiclient.Program(w.env, w.path, "sync-status", wrap=wrap, timeout=120)
+        sy = fcgiclient.Program(w.env, w.path, "sync", wrap=wrap, timeout=120)
         try:
             s, h, b = sy.call("POST", "/api/sync", timeout=300)
             evs = T.parse_ndjson(b.decode(errors="replace"))
@@ -150,8 +151,8 @@ def test_fcgi():
             peer.sendall(b"\x01")  # dropped after the read timeout
             first = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             first.connect(sy.sock)
-            first.sendall(W.fcgi_head(W.cgi_params("POST", "/api/sync"))
-                          + W.fcgi_record(W.FCGI_STDIN, 1))
+            first.sendall(fcgiclient.fcgi_head(fcgiclient.cgi_params("POST", "/api/sync"))
+                          + fcgiclient.fcgi_record(fcgiclient.FCGI_STDIN, 1))
             first.recv(1)  # the stream began: a sync holds the lock
             s, _h, b = sy.call("POST", "/api/sync", timeout=120)
             T.eq(s, 409, "fcgi: a second POST meanwhile gets 409")
@@ -192,11 +193,11 @@ def test_fcgi():
         for prog, method, uri in (("sync-status", "GET", "/api/prices"),
                                   ("sync", "POST", "/api/sync")):
             env = dict(w.env)
-            env.update(W.cgi_params(method, uri))
-            p = subprocess.run(wrap + [W.program(prog)], env=env,
+            env.update(fcgiclient.cgi_params(method, uri))
+            p = subprocess.run(wrap + [webstack.program(prog)], env=env,
                                stdin=subprocess.DEVNULL, capture_output=True,
                                timeout=600)
-            s = W.parse_cgi(p.stdout)[0]
+            s = fcgiclient.parse_cgi(p.stdout)[0]
             T.ok(p.returncode == 0 and s == 200,
                  "cgi: %s %s under valgrind (exit %d, status %d)"
                  % (method, uri, p.returncode, s))
