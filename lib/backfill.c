@@ -606,13 +606,8 @@ requests_needed(const struct bf *b)
 static int
 check_daily_limit(struct bf *b, struct ps_err *err)
 {
-	long left, need = requests_needed(b);
-
-	if (ps_budget_left(&b->budget, b->now, &left, NULL, err) < 0)
-		return -1;
-	if (need <= left)
-		return 0;
-	return ps_budget_refuse(&b->budget, "this backfill", need, left, err);
+	return ps_budget_afford(&b->budget, b->now, "this backfill",
+	                        requests_needed(b), err);
 }
 
 /* ---- start and end ---- */

@@ -96,9 +96,15 @@ ps_budget_flush(struct ps_budget *b, int64_t now, struct ps_err *err)
 }
 
 int
-ps_budget_refuse(const struct ps_budget *b, const char *what, long need,
-                 long left, struct ps_err *err)
+ps_budget_afford(struct ps_budget *b, int64_t now, const char *what, long need,
+                 struct ps_err *err)
 {
+	long left;
+
+	if (ps_budget_left(b, now, &left, NULL, err) < 0)
+		return -1;
+	if (need <= left)
+		return 0;
 	return ps_err_set(err, PS_EUPSTREAM_QUOTA,
 	                  "%s needs %ld upstream requests but only %ld of "
 	                  "today's daily_request_limit (%ld) are left; the "

@@ -52,10 +52,10 @@ void ps_budget_recorded(struct ps_budget *b, long n);
 /* Writes the pending units to the store (one transaction, none when 0). */
 int ps_budget_flush(struct ps_budget *b, int64_t now, struct ps_err *err);
 
-/* The quota message for a job that needs `need` requests when `left` are
- * left (the up-front checks of SPEC §2 and §9): -1 with PS_EUPSTREAM_QUOTA
+/* The up-front check of a job that needs `need` requests (SPEC §2, §9):
+ * 0 when they fit in what is left today; else -1 with PS_EUPSTREAM_QUOTA
  * naming what: "this sync needs 13 upstream requests but only 10 ...". */
-int ps_budget_refuse(const struct ps_budget *b, const char *what, long need,
-                     long left, struct ps_err *err);
+int ps_budget_afford(struct ps_budget *b, int64_t now, const char *what,
+                     long need, struct ps_err *err);
 
 #endif

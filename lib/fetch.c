@@ -7,9 +7,10 @@
  * nearest one. Per pass the loop touches only the slots and the heads of
  * the two lists, so 10,000 symbols cost next to no CPU.
  *
- * Verdicts for answers that are not HTTP: a timeout or a broken transfer is
- * PS_FMP_RETRY (and retried); refused, DNS and TLS failures are PS_FMP_BAD
- * with connect_failed set (never retried: nothing reached FMP). Limits: GET
+ * The caller's judge (fetch.h) says what an answer means. A transfer with
+ * no answer: a timeout or a broken transfer has the judge's `retry` verdict
+ * (and is retried); refused, DNS and TLS failures its `fail` verdict with
+ * connect_failed set (never retried: nothing reached FMP). Limits: GET
  * only, no redirects, answers above 64 MiB are refused.
  */
 #include "config.h"

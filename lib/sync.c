@@ -807,7 +807,7 @@ static int
 plan(struct run *r, struct ps_err *err)
 {
 	size_t bs = (size_t)r->c->batch_size;
-	long left, need, profiles = 0;
+	long need, profiles = 0;
 	struct ps_txn *t;
 	int rc;
 
@@ -822,13 +822,9 @@ plan(struct run *r, struct ps_err *err)
 	r->nbatches = (r->total + bs - 1) / bs;
 	if (r->budget.limit == 0 || r->total == 0)
 		return 0;
-	if (ps_budget_left(&r->budget, r->now, &left, NULL, err) < 0)
-		return -1;
 	need = (long)(r->single ? r->total : r->nbatches) + 1 +
 	       (long)r->nrates + profiles;
-	if (need <= left)
-		return 0;
-	return ps_budget_refuse(&r->budget, "this sync", need, left, err);
+	return ps_budget_afford(&r->budget, r->now, "this sync", need, err);
 }
 
 /* The start event, also stored as the progress readers see, with the
@@ -1174,18 +1170,15 @@ ps_sync_profiles(const struct ps_conf *c, struct ps_store *s,
 	struct profiles p = {.s = s, .symbols = symbols};
 	struct ps_budget budget;
 	struct ps_fetch *f;
-	long left;
 	size_t i;
 	int rc = -1;
 
 	if (ps_conf_check_key(c, err) < 0)
 		return -1;
 	ps_budget_init(&budget, s, c->daily_request_limit);
-	if (ps_budget_left(&budget, time(NULL), &left, NULL, err) < 0)
+	if (ps_budget_afford(&budget, time(NULL), "reading these profiles",
+	                     (long)n, err) < 0)
 		return -1;
-	if ((long)n > left)
-		return ps_budget_refuse(&budget, "reading these profiles",
-		                        (long)n, left, err);
 	f = ps_fetch_new(c, &fmp_judge, err);
 	if (f == NULL)
 		return -1;

@@ -78,8 +78,8 @@ test_others(struct ps_store *s)
 	tx_requests_add(s, DAY2, 1, &used, NULL);
 	tap_int(ps_budget_take(&b, DAY2, &err), -1,
 	        "another writer's request is seen at once: refused");
-	tap_int(ps_budget_refuse(&b, "this sync", 13, 0, &err), -1,
-	        "refuse returns -1");
+	tap_int(ps_budget_afford(&b, DAY2, "this sync", 13, &err), -1,
+	        "afford refuses 13 with 0 left");
 	tap_ok(err.code == PS_EUPSTREAM_QUOTA &&
 	               strstr(err.msg, "this sync needs 13 upstream requests "
 	                               "but only 0 of today's "
