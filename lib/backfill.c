@@ -708,7 +708,6 @@ ps_backfill_run(const struct ps_conf *c, struct ps_store *s,
 {
 	struct ps_lock lock = {.fd = -1};
 	struct bf b;
-	int rc;
 
 	memset(&b, 0, sizeof(b));
 	b.c = c, b.s = s, b.cb = cb, b.arg = arg, b.fx_rate = NAN;
@@ -717,16 +716,9 @@ ps_backfill_run(const struct ps_conf *c, struct ps_store *s,
 	ps_err_clear(err);
 	if (ps_conf_check_key(c, err) < 0)
 		goto not_started;
-	rc = ps_lock_try(&lock, ps_store_dir(s), err);
-	if (rc < 0)
+	if (ps_job_begin(s, &lock, err) < 0)
 		goto not_started;
-	if (rc == 0) {
-		ps_err_set(err, PS_ESYNC_IN_PROGRESS,
-		           "a sync or backfill is running; try again when it "
-		           "ends");
-		goto not_started;
-	}
-	if (ps_job_clear_dead(s, err) < 0 || prepare(&b, o, err) < 0)
+	if (prepare(&b, o, err) < 0)
 		goto release_lock;
 	if (start(&b, err) < 0 || ps_fetch_run(b.f, on_done, &b, err) < 0)
 		stop(&b, err->code, err->msg);

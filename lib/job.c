@@ -20,8 +20,10 @@ ps_job_progress(struct ps_store *s, const char *line)
 	ps_txn_commit(&t, NULL);
 }
 
-int
-ps_job_clear_dead(struct ps_store *s, struct ps_err *err)
+/* Called with the lock just taken: a stored progress is then a dead job's
+ * (kill -9), which a reader must not show as this job's. */
+static int
+clear_dead(struct ps_store *s, struct ps_err *err)
 {
 	struct ps_txn *t;
 	char *val = NULL;
@@ -42,6 +44,24 @@ ps_job_clear_dead(struct ps_store *s, struct ps_err *err)
 		return -1;
 	}
 	return ps_txn_commit(&t, err);
+}
+
+int
+ps_job_begin(struct ps_store *s, struct ps_lock *lock, struct ps_err *err)
+{
+	int rc = ps_lock_try(lock, ps_store_dir(s), err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 0)
+		return ps_err_set(err, PS_ESYNC_IN_PROGRESS,
+		                  "a sync or backfill is running; try again "
+		                  "when it ends");
+	if (clear_dead(s, err) < 0) {
+		ps_lock_release(lock);
+		return -1;
+	}
+	return 0;
 }
 
 int64_t

@@ -10,16 +10,19 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "lock.h"
 #include "store.h"
+
+/* Takes the sync lock of s's store for a job (sync and backfill share it:
+ * one at a time), or -1 with PS_ESYNC_IN_PROGRESS when another holds it;
+ * then drops a dead job's progress (ps_job_clear_dead). On any failure
+ * the lock is not held. */
+int ps_job_begin(struct ps_store *s, struct ps_lock *lock, struct ps_err *err);
 
 /* Stores line (an event's JSON) as the running job's progress, or drops it
  * (NULL). A failed write only makes the status lag, so it does not fail
  * the job and is not reported. */
 void ps_job_progress(struct ps_store *s, const char *line);
-
-/* Called with the lock just taken: a stored progress is then a dead job's
- * (kill -9), which a reader must not show as this job's; drops it. */
-int ps_job_clear_dead(struct ps_store *s, struct ps_err *err);
 
 /* The stored last_synced, 0 when never (or unreadable). */
 int64_t ps_job_last_synced(struct ps_store *s);

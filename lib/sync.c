@@ -1080,7 +1080,6 @@ ps_sync_run(const struct ps_conf *c, struct ps_store *s,
 {
 	struct run r = {.c = c, .s = s, .cb = cb, .arg = arg};
 	struct ps_lock lock = {.fd = -1};
-	int rc;
 
 	r.now = time(NULL);
 	r.rates[0].value = NAN;
@@ -1089,14 +1088,9 @@ ps_sync_run(const struct ps_conf *c, struct ps_store *s,
 	ps_err_clear(err);
 	if (ps_conf_check_key(c, err) < 0)
 		goto not_started;
-	rc = ps_lock_try(&lock, ps_store_dir(s), err);
-	if (rc == 0)
-		ps_err_set(err, PS_ESYNC_IN_PROGRESS,
-		           "another sync is running; try again when it ends");
-	if (rc <= 0)
+	if (ps_job_begin(s, &lock, err) < 0)
 		goto not_started;
-	if (ps_job_clear_dead(s, err) < 0 || check_cooldown(&r, p, err) < 0 ||
-	    plan(&r, err) < 0 ||
+	if (check_cooldown(&r, p, err) < 0 || plan(&r, err) < 0 ||
 	    (r.f = ps_fetch_new(c, &fmp_judge, err)) == NULL)
 		goto release_lock;
 	ps_fetch_set_budget(r.f, &r.budget);
