@@ -5,6 +5,7 @@
  */
 #include <stdarg.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,11 +108,51 @@ ps_buf_take(struct ps_buf *b)
 	return p;
 }
 
+/* The common case without printf's float engine: d with at most four
+ * decimals, |d| < 1e9. When k / 10^4 == d for the integer k nearest
+ * d * 10^4 (exact below 2^53), the decimal k / 10^4 reads back as d
+ * (both are the correctly rounded k / 10^4), and no shorter decimal
+ * does: below 1e9 doubles are far closer together than 10^-4. Trailing
+ * zeros go, as %g's do. 0 when d is not such a number (-0 included). */
+static int
+fmt_decimal(char *out, double d)
+{
+	long long k, ip, i;
+	int frac, n;
+
+	if (!(d > -1e9 && d < 1e9) || (d == 0 && signbit(d)))
+		return 0;
+	k = llround(d * 1e4);
+	if ((double)k / 1e4 != d)
+		return 0;
+	ip = llabs(k) / 10000;
+	frac = (int)(llabs(k) % 10000);
+	n = 0;
+	if (k < 0)
+		out[n++] = '-';
+	for (i = 1; ip / i >= 10; i *= 10)
+		;
+	for (; i > 0; i /= 10)
+		out[n++] = (char)('0' + ip / i % 10);
+	out[n] = '\0';
+	if (frac != 0) {
+		out[n++] = '.';
+		for (i = 1000; i > 0 && frac != 0; i /= 10) {
+			out[n++] = (char)('0' + frac / i);
+			frac %= (int)i;
+		}
+		out[n] = '\0';
+	}
+	return 1;
+}
+
 char *
 ps_fmt_double(char *out, double d)
 {
 	int prec;
 
+	if (fmt_decimal(out, d))
+		return out;
 	for (prec = 15; prec < 17; prec++) {
 		snprintf(out, PS_DOUBLE_LEN, "%.*g", prec, d);
 		if (strtod(out, NULL) == d)

@@ -8,15 +8,23 @@
  * at a UTF-8 character boundary, and cleaned (utf8.h) both ways: a name
  * from upstream cannot drive a terminal or break the UTF-8 of a JSON
  * answer, and neither can a record stored before they were.
+ *
+ * Every sync decodes and encodes each record (twice and once), so the text
+ * is written straight into a buffer, and a record that is the flat object
+ * the encoder writes (fields added or missing allowed) is read by a small
+ * scanner without a cJSON tree; anything else (nesting, \u escapes, text
+ * after the object) goes through cJSON, with the same meaning.
  */
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "quote.h"
 #include "utf8.h"
 
@@ -49,38 +57,6 @@ ps_symrec_wants_profile(const struct ps_symrec *r, int64_t now)
 	       now - r->profile_at >= (int64_t)PS_PROFILE_RETRY_DAYS * 86400;
 }
 
-/* Adds name: d, the shortest text that reads back exactly, or null. */
-static int
-add_number(cJSON *o, const char *name, double d)
-{
-	char text[40];
-	int prec;
-
-	if (!isfinite(d))
-		return cJSON_AddNullToObject(o, name) != NULL ? 0 : -1;
-	for (prec = 15; prec <= 17; prec++) {
-		snprintf(text, sizeof(text), "%.*g", prec, d);
-		if (strtod(text, NULL) == d)
-			break;
-	}
-	return cJSON_AddRawToObject(o, name, text) != NULL ? 0 : -1;
-}
-
-static int
-add_int(cJSON *o, const char *name, int64_t v)
-{
-	char text[24];
-
-	snprintf(text, sizeof(text), "%" PRId64, v);
-	return cJSON_AddRawToObject(o, name, text) != NULL ? 0 : -1;
-}
-
-static int
-add_string(cJSON *o, const char *name, const char *s)
-{
-	return cJSON_AddStringToObject(o, name, s) != NULL ? 0 : -1;
-}
-
 void
 ps_symrec_clean(struct ps_symrec *r)
 {
@@ -90,81 +66,348 @@ ps_symrec_clean(struct ps_symrec *r)
 	ps_utf8_clean(r->error);
 }
 
+/* ---- encoding: written straight into a buffer, no cJSON tree ---- */
+
+/* sep "name":"s", escaped as cJSON escapes (the record is cleaned, so
+ * only '"' and '\' are met; the rest is for safety). */
+static int
+put_string(struct ps_buf *b, char sep, const char *name, const char *s)
+{
+	int rc = ps_buf_append(b, &sep, 1) < 0 || ps_buf_puts(b, "\"") < 0 ||
+	                         ps_buf_puts(b, name) < 0 ||
+	                         ps_buf_puts(b, "\":\"") < 0
+	                 ? -1
+	                 : 0;
+	size_t run;
+
+	while (rc == 0 && *s != '\0') {
+		run = strcspn(s, "\"\\\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a"
+		                 "\x0b\x0c\x0d\x0e\x0f\x10\x11\x12\x13\x14\x15"
+		                 "\x16\x17\x18\x19\x1a\x1b\x1c\x1d\x1e\x1f");
+		if (run > 0)
+			rc = ps_buf_append(b, s, run);
+		else if (*s == '"' || *s == '\\')
+			rc = ps_buf_printf(b, "\\%c", *s), run = 1;
+		else
+			rc = ps_buf_printf(b, "\\u%04x", (unsigned char)*s),
+			run = 1;
+		s += run;
+	}
+	return rc < 0 ? -1 : ps_buf_puts(b, "\"");
+}
+
+/* ,"name": then the value's text. */
+static int
+put_raw(struct ps_buf *b, const char *name, const char *text)
+{
+	if (ps_buf_append(b, ",\"", 2) < 0 || ps_buf_puts(b, name) < 0 ||
+	    ps_buf_append(b, "\":", 2) < 0)
+		return -1;
+	return ps_buf_puts(b, text);
+}
+
+/* ,"name":d, the shortest text that reads back exactly, or null. */
+static int
+put_number(struct ps_buf *b, const char *name, double d)
+{
+	char text[PS_DOUBLE_LEN];
+
+	return put_raw(b, name, isfinite(d) ? ps_fmt_double(text, d) : "null");
+}
+
+static int
+put_int(struct ps_buf *b, const char *name, int64_t v)
+{
+	char text[24], *p = text + sizeof(text) - 1;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	*p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	return put_raw(b, name, p);
+}
+
 char *
 ps_symrec_encode(const struct ps_symrec *in, struct ps_err *err)
 {
 	struct ps_symrec clean = *in, *r = &clean;
+	struct ps_buf b = {0};
 	char *text = NULL;
-	cJSON *o;
 
 	ps_symrec_clean(r);
-	o = cJSON_CreateObject();
-	if (o == NULL)
-		goto nomem;
-	if (add_string(o, "symbol", r->symbol) < 0 ||
-	    add_string(o, "name", r->name) < 0 ||
-	    add_string(o, "exchange", r->exchange) < 0 ||
-	    add_string(o, "currency", r->currency) < 0 ||
-	    add_int(o, "currency_src", (int64_t)r->currency_src) < 0 ||
-	    add_number(o, "price", r->price) < 0 ||
-	    add_number(o, "change", r->change) < 0 ||
-	    add_number(o, "change_percent", r->change_percent) < 0 ||
-	    add_number(o, "day_low", r->day_low) < 0 ||
-	    add_number(o, "day_high", r->day_high) < 0 ||
-	    add_number(o, "volume", r->volume) < 0 ||
-	    add_number(o, "quantity", r->quantity) < 0 ||
-	    add_int(o, "quote_time", r->quote_time) < 0 ||
-	    add_int(o, "updated_at", r->updated_at) < 0 ||
-	    add_int(o, "profile_at", r->profile_at) < 0 ||
-	    add_string(o, "error", r->error) < 0)
-		goto delete_object;
-	text = cJSON_PrintUnformatted(o);
-delete_object:
-	cJSON_Delete(o);
-	if (text != NULL)
-		return text;
-nomem:
-	ps_err_set(err, PS_ENOMEM, "out of memory encoding %s", r->symbol);
-	return NULL;
+	/* Field order is the one mdb_dump readers have always seen. */
+	if (put_string(&b, '{', "symbol", r->symbol) == 0 &&
+	    put_string(&b, ',', "name", r->name) == 0 &&
+	    put_string(&b, ',', "exchange", r->exchange) == 0 &&
+	    put_string(&b, ',', "currency", r->currency) == 0 &&
+	    put_int(&b, "currency_src", (int64_t)r->currency_src) == 0 &&
+	    put_number(&b, "price", r->price) == 0 &&
+	    put_number(&b, "change", r->change) == 0 &&
+	    put_number(&b, "change_percent", r->change_percent) == 0 &&
+	    put_number(&b, "day_low", r->day_low) == 0 &&
+	    put_number(&b, "day_high", r->day_high) == 0 &&
+	    put_number(&b, "volume", r->volume) == 0 &&
+	    put_number(&b, "quantity", r->quantity) == 0 &&
+	    put_int(&b, "quote_time", r->quote_time) == 0 &&
+	    put_int(&b, "updated_at", r->updated_at) == 0 &&
+	    put_int(&b, "profile_at", r->profile_at) == 0 &&
+	    put_string(&b, ',', "error", r->error) == 0 &&
+	    ps_buf_puts(&b, "}") == 0)
+		text = ps_buf_take(&b);
+	ps_buf_free(&b);
+	if (text == NULL)
+		ps_err_set(err, PS_ENOMEM, "out of memory encoding %s",
+		           r->symbol);
+	return text;
 }
 
-static void
-get_string(const cJSON *o, const char *name, char *dst, size_t n)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+/* ---- decoding: a fast path for flat records, cJSON for the rest ---- */
 
-	if (cJSON_IsString(it) && it->valuestring != NULL)
-		ps_utf8_copy(dst, n, it->valuestring);
-}
+enum ftype { F_STR, F_NUM, F_TIME, F_SRC };
 
-static double
-get_number(const cJSON *o, const char *name)
-{
-	const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, name);
+#define OFF(f) offsetof(struct ps_symrec, f)
+#define SIZE(f) sizeof(((struct ps_symrec *)0)->f)
 
-	return cJSON_IsNumber(it) ? it->valuedouble : NAN;
-}
+/* In the encoder's order, so a reader's next field is found first. */
+static const struct rfield {
+	const char *name;
+	enum ftype type;
+	size_t off, size;
+} rfields[] = {
+        {"name", F_STR, OFF(name), SIZE(name)},
+        {"exchange", F_STR, OFF(exchange), SIZE(exchange)},
+        {"currency", F_STR, OFF(currency), SIZE(currency)},
+        {"currency_src", F_SRC, OFF(currency_src), 0},
+        {"price", F_NUM, OFF(price), 0},
+        {"change", F_NUM, OFF(change), 0},
+        {"change_percent", F_NUM, OFF(change_percent), 0},
+        {"day_low", F_NUM, OFF(day_low), 0},
+        {"day_high", F_NUM, OFF(day_high), 0},
+        {"volume", F_NUM, OFF(volume), 0},
+        {"quantity", F_NUM, OFF(quantity), 0},
+        {"quote_time", F_TIME, OFF(quote_time), 0},
+        {"updated_at", F_TIME, OFF(updated_at), 0},
+        {"profile_at", F_TIME, OFF(profile_at), 0},
+        {"error", F_STR, OFF(error), SIZE(error)},
+};
+#define NFIELDS (sizeof(rfields) / sizeof(rfields[0]))
+
+/* A value read: a string, a number, or neither (null, true, false). */
+struct jval {
+	enum { J_STR, J_NUM, J_OTHER } type;
+	char str[512];
+	double num;
+};
 
 /* Times are whole seconds well inside a double's exact integer range. */
 static int64_t
-get_time(const cJSON *o, const char *name)
+to_time(double d)
 {
-	double d = get_number(o, name);
-
 	if (isnan(d) || d < -9.0e15 || d > 9.0e15)
 		return 0;
 	return (int64_t)d;
 }
 
-int
-ps_symrec_decode(const char *symbol, const void *data, size_t len,
-                 struct ps_symrec *r, struct ps_err *err)
+/* What the cJSON path does with each field, for both paths. */
+static void
+set_field(struct ps_symrec *r, const struct rfield *f, const struct jval *v)
 {
-	cJSON *o;
-	double src;
+	char *at = (char *)r + f->off;
+	double d = v->type == J_NUM ? v->num : NAN;
 
-	ps_symrec_init(r, symbol);
-	o = cJSON_ParseWithLength(data, len);
+	switch (f->type) {
+	case F_STR:
+		if (v->type == J_STR)
+			ps_utf8_copy(at, f->size, v->str);
+		break;
+	case F_NUM:
+		memcpy(at, &d, sizeof(d));
+		break;
+	case F_TIME: {
+		int64_t t = to_time(d);
+
+		memcpy(at, &t, sizeof(t));
+		break;
+	}
+	case F_SRC:
+		if (d == PS_CCY_PROFILE || d == PS_CCY_USER)
+			r->currency_src = (enum ps_ccy_src)d;
+		break;
+	}
+}
+
+static const char *
+skip_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A string at p (after its '"') into out; NULL when it is one the fast
+ * path leaves to cJSON (\u escapes, too long) or not JSON. */
+static const char *
+scan_string(const char *p, const char *end, char *out, size_t size)
+{
+	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+	size_t n = 0;
+	const char *e;
+
+	for (; p < end && *p != '"'; p++) {
+		if (n + 1 >= size || (unsigned char)*p < 0x20)
+			return NULL;
+		if (*p == '\\') {
+			if (++p == end || (e = strchr(from, *p)) == NULL ||
+			    *p == '\0')
+				return NULL;
+			out[n++] = to[e - from];
+		} else
+			out[n++] = *p;
+	}
+	out[n] = '\0';
+	return p < end ? p + 1 : NULL;
+}
+
+/* -?DIGITS[.DIGITS] of at most 15 digits, without strtod: k / 10^f with
+ * both exact doubles is the correctly rounded value of the decimal, which
+ * is what strtod returns. 0 when the text is another shape. */
+static int
+decimal(const char *p, size_t n, double *d)
+{
+	static const double pow10[] = {1,    1e1,  1e2,  1e3, 1e4,  1e5,
+	                               1e6,  1e7,  1e8,  1e9, 1e10, 1e11,
+	                               1e12, 1e13, 1e14, 1e15};
+	size_t i = p[0] == '-', digits = 0, frac = 0;
+	int64_t k = 0;
+	int dot = 0;
+
+	for (; i < n; i++) {
+		if (p[i] == '.' && !dot && digits > 0)
+			dot = 1;
+		else if (p[i] >= '0' && p[i] <= '9' && digits < 15) {
+			k = k * 10 + (p[i] - '0');
+			digits++;
+			frac += (size_t)dot;
+		} else
+			return 0;
+	}
+	if (digits == 0 || (dot && frac == 0) || (p[0] == '-' && k == 0))
+		return 0;
+	*d = (double)(p[0] == '-' ? -k : k) / pow10[frac];
+	return 1;
+}
+
+/* A number at p, read as cJSON reads one (strtod over the characters a
+ * number may have); its end, or NULL when strtod leaves some over. */
+static const char *
+scan_number(const char *p, const char *end, double *d)
+{
+	char text[64], *stop;
+	size_t n = 0;
+
+	while (p + n < end && p[n] != '\0' &&
+	       strchr("0123456789+-.eE", p[n]) != NULL)
+		n++;
+	if (n == 0 || n >= sizeof(text))
+		return NULL;
+	if (decimal(p, n, d))
+		return p + n;
+	memcpy(text, p, n);
+	text[n] = '\0';
+	*d = strtod(text, &stop);
+	return *stop == '\0' ? p + n : NULL;
+}
+
+static const char *
+scan_value(const char *p, const char *end, struct jval *v)
+{
+	static const char *const words[] = {"null", "true", "false"};
+	size_t i, n;
+
+	if (p == end)
+		return NULL;
+	if (*p == '"') {
+		v->type = J_STR;
+		return scan_string(p + 1, end, v->str, sizeof(v->str));
+	}
+	v->type = J_OTHER;
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		n = strlen(words[i]);
+		if ((size_t)(end - p) >= n && memcmp(p, words[i], n) == 0)
+			return p + n;
+	}
+	v->type = J_NUM;
+	return scan_number(p, end, &v->num);
+}
+
+/* The first field of that name wins, as with cJSON_GetObjectItem. The
+ * search starts after the field last found (*next). */
+static void
+take_field(struct ps_symrec *r, unsigned *seen, size_t *next, const char *key,
+           const struct jval *v)
+{
+	size_t k, i;
+
+	for (k = 0; k < NFIELDS; k++) {
+		i = (*next + k) % NFIELDS;
+		if (strcmp(key, rfields[i].name) != 0)
+			continue;
+		if (!(*seen >> i & 1u))
+			set_field(r, &rfields[i], v);
+		*seen |= 1u << i;
+		*next = i + 1;
+		return;
+	}
+}
+
+/* The fast path: a flat object of strings, numbers, null, true and false,
+ * what the encoder writes (fields added or missing included), with
+ * nothing after it. -1 for anything else, which cJSON then reads. */
+static int
+decode_flat(const char *p, const char *end, struct ps_symrec *r)
+{
+	struct jval v;
+	char key[32];
+	unsigned seen = 0;
+	size_t next = 0;
+
+	p = skip_ws(p, end);
+	if (p == end || *p++ != '{')
+		return -1;
+	p = skip_ws(p, end);
+	if (p < end && *p == '}')
+		return skip_ws(p + 1, end) == end ? 0 : -1;
+	for (;;) {
+		if (p == end || *p != '"' ||
+		    (p = scan_string(p + 1, end, key, sizeof(key))) == NULL)
+			return -1;
+		p = skip_ws(p, end);
+		if (p == end || *p++ != ':' ||
+		    (p = scan_value(skip_ws(p, end), end, &v)) == NULL)
+			return -1;
+		take_field(r, &seen, &next, key, &v);
+		p = skip_ws(p, end);
+		if (p < end && *p == ',') {
+			p = skip_ws(p + 1, end);
+			continue;
+		}
+		if (p < end && *p == '}')
+			return skip_ws(p + 1, end) == end ? 0 : -1;
+		return -1;
+	}
+}
+
+static int
+decode_cjson(const char *data, size_t len, struct ps_symrec *r,
+             struct ps_err *err)
+{
+	cJSON *o = cJSON_ParseWithLength(data, len);
+	struct jval v;
+	size_t i;
+
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		return ps_err_set(err, PS_ESTORE,
@@ -172,26 +415,36 @@ ps_symrec_decode(const char *symbol, const void *data, size_t len,
 		                  "(database damaged?)",
 		                  r->symbol);
 	}
+	for (i = 0; i < NFIELDS; i++) {
+		const cJSON *it =
+		        cJSON_GetObjectItemCaseSensitive(o, rfields[i].name);
+
+		v.type = J_OTHER;
+		if (cJSON_IsString(it) && it->valuestring != NULL) {
+			v.type = J_STR;
+			ps_utf8_copy(v.str, sizeof(v.str), it->valuestring);
+		} else if (cJSON_IsNumber(it)) {
+			v.type = J_NUM;
+			v.num = it->valuedouble;
+		}
+		set_field(r, &rfields[i], &v);
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+int
+ps_symrec_decode(const char *symbol, const void *data, size_t len,
+                 struct ps_symrec *r, struct ps_err *err)
+{
 	/* The key names the symbol; the copy inside the record is for
 	 * people reading mdb_dump. */
-	get_string(o, "name", r->name, sizeof(r->name));
-	get_string(o, "exchange", r->exchange, sizeof(r->exchange));
-	get_string(o, "currency", r->currency, sizeof(r->currency));
-	get_string(o, "error", r->error, sizeof(r->error));
-	src = get_number(o, "currency_src");
-	if (src == PS_CCY_PROFILE || src == PS_CCY_USER)
-		r->currency_src = (enum ps_ccy_src)src;
-	r->price = get_number(o, "price");
-	r->change = get_number(o, "change");
-	r->change_percent = get_number(o, "change_percent");
-	r->day_low = get_number(o, "day_low");
-	r->day_high = get_number(o, "day_high");
-	r->volume = get_number(o, "volume");
-	r->quantity = get_number(o, "quantity");
-	r->quote_time = get_time(o, "quote_time");
-	r->updated_at = get_time(o, "updated_at");
-	r->profile_at = get_time(o, "profile_at");
-	cJSON_Delete(o);
+	ps_symrec_init(r, symbol);
+	if (decode_flat(data, (const char *)data + len, r) < 0) {
+		ps_symrec_init(r, symbol);
+		if (decode_cjson(data, len, r, err) < 0)
+			return -1;
+	}
 	ps_symrec_clean(r);
 	return 0;
 }
