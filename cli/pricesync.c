@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -75,13 +76,25 @@ usage_error(const char *fmt, const char *arg)
 	return EX_USAGE;
 }
 
+/* stdout as the writer of a document (lib/view.h). */
 static int
-print_doc(char *doc, const struct ps_err *err)
+stdout_out(const char *p, size_t n, void *arg)
 {
-	if (doc == NULL)
+	return fwrite(p, 1, n, stdout) == n ? 0 : -1;
+}
+
+static const struct ps_view_sink to_stdout = {NULL, stdout_out, NULL};
+
+/* The end of a document a view wrote to stdout, returning rc: a newline,
+ * or, when it failed, the message (after what went out of it). */
+static int
+streamed(int rc, const struct ps_err *err)
+{
+	if (rc < 0) {
+		fflush(stdout);
 		return fail(err);
-	puts(doc);
-	free(doc);
+	}
+	putchar('\n');
 	return fflush(stdout) == 0 ? 0 : EX_FAIL;
 }
 
@@ -353,12 +366,15 @@ cmd_list(struct ctx *cx, const struct opts *o, int nops, char **ops)
 
 	if (ps_txn_begin(cx->store, 0, &t, &err) < 0)
 		return fail(&err);
+	if (o->json) {
+		rc = ps_view_prices_write(t, &to_stdout, &err);
+		ps_txn_abort(&t);
+		return streamed(rc, &err);
+	}
 	doc = ps_view_prices(t, &err);
 	ps_txn_abort(&t);
 	if (doc == NULL)
 		return fail(&err);
-	if (o->json)
-		return print_doc(doc, &err);
 	rc = table_print(stdout, doc) < 0 || fflush(stdout) != 0 ? EX_FAIL : 0;
 	free(doc);
 	return rc;
@@ -431,7 +447,9 @@ cmd_status(struct ctx *cx, const struct opts *o, int nops, char **ops)
 {
 	struct ps_err err;
 
-	return print_doc(ps_view_status(cx->store, &err), &err);
+	return streamed(
+	        ps_view_status_write(cx->store, time(NULL), &to_stdout, &err),
+	        &err);
 }
 
 static const char *
@@ -486,12 +504,16 @@ cmd_history(struct ctx *cx, const struct opts *o, int nops, char **ops)
 		return fail(&err);
 	if (ps_txn_begin(cx->store, 0, &t, &err) < 0)
 		return fail(&err);
+	if (!o->csv) {
+		rc = ps_view_history_write(t, sym, a.from, a.to, a.limit,
+		                           a.daily, &to_stdout, &err);
+		ps_txn_abort(&t);
+		return streamed(rc, &err);
+	}
 	doc = ps_view_history(t, sym, a.from, a.to, a.limit, a.daily, &err);
 	ps_txn_abort(&t);
 	if (doc == NULL)
 		return fail(&err);
-	if (!o->csv)
-		return print_doc(doc, &err);
 	rc = print_csv(doc);
 	free(doc);
 	return rc;

@@ -1,7 +1,13 @@
 /*
- * view: the JSON documents of SPEC §5, built from the store with cJSON.
- * Stored JSON settings (fx, last_result, progress) are embedded as they
- * were written, so the status shows exactly the bytes the sync produced.
+ * view: the JSON documents of SPEC §5, written as they are read (see
+ * view.h). Rows are printed with lib/jsonw.c, which follows cJSON's
+ * printing rules, so the bytes are those a cJSON tree of the whole
+ * document printed. Stored JSON settings (fx, last_result, progress) are
+ * parsed and printed back, as they always were: one small document each.
+ *
+ * Limits: a history is read whole by ps_store_history (at most `limit`
+ * points, 16 bytes each) before it is written; the price list is walked
+ * PS_VIEW_CHUNK symbols at a time.
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,81 +18,89 @@
 #include <cjson/cJSON.h>
 
 #include "isotime.h"
+#include "jsonw.h"
 #include "lock.h"
 #include "portfolio.h"
 #include "settings.h"
 #include "symbol.h"
 #include "view.h"
 
-static cJSON *
-parsed_or_null(const char *text)
+/* Symbols walked between two sheds of the map's pages (prices_rows). */
+#define SHED_EVERY (32 * PS_VIEW_CHUNK)
+
+/* ---- one document on its way out ---- */
+
+struct doc {
+	const struct ps_view_sink *k;
+	struct ps_buf b;
+	struct ps_err *err;
+};
+
+static int
+oom(struct ps_err *err)
+{
+	return ps_err_set(err, PS_ENOMEM, "out of memory");
+}
+
+/* The head's verdict on v: 1 render, 0 stop, -1 failed. */
+static int
+doc_head(struct doc *d, const struct ps_view_version *v)
+{
+	if (d->k->head == NULL)
+		return 1;
+	return d->k->head(v, d->k->arg, d->err);
+}
+
+/* Hands the buffer to the writer once it holds PS_VIEW_FLUSH bytes (or
+ * any, when all is set). */
+static int
+doc_flush(struct doc *d, int all)
+{
+	if (d->b.len == 0 || (!all && d->b.len < PS_VIEW_FLUSH))
+		return 0;
+	if (d->k->out(d->b.data, d->b.len, d->k->arg) != 0)
+		return ps_err_set(d->err, PS_EINTERNAL, "the writer stopped");
+	ps_buf_reset(&d->b);
+	return 0;
+}
+
+static int
+put(struct doc *d, const char *lit)
+{
+	return ps_buf_puts(&d->b, lit) < 0 ? oom(d->err) : 0;
+}
+
+/* The stored JSON text, parsed and printed back; null when absent or not
+ * JSON. */
+static int
+put_embedded(struct doc *d, const char *text)
 {
 	cJSON *j = text ? cJSON_Parse(text) : NULL;
+	char *s;
+	int rc;
 
-	return j ? j : cJSON_CreateNull();
+	if (j == NULL)
+		return put(d, "null");
+	s = cJSON_PrintUnformatted(j);
+	cJSON_Delete(j);
+	rc = s ? put(d, s) : oom(d->err);
+	free(s);
+	return rc;
 }
 
 static int
-add_item(cJSON *o, const char *name, cJSON *item)
-{
-	if (item == NULL)
-		return -1;
-	if (!cJSON_AddItemToObject(o, name, item)) {
-		cJSON_Delete(item);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-add_item_to_array(cJSON *a, cJSON *item)
-{
-	if (item == NULL)
-		return -1;
-	if (!cJSON_AddItemToArray(a, item)) {
-		cJSON_Delete(item);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-add_num(cJSON *o, const char *name, double d)
-{
-	if (isnan(d) || isinf(d))
-		return cJSON_AddNullToObject(o, name) ? 0 : -1;
-	return cJSON_AddNumberToObject(o, name, d) ? 0 : -1;
-}
-
-static int
-add_str(cJSON *o, const char *name, const char *s)
-{
-	if (s == NULL || *s == '\0')
-		return cJSON_AddNullToObject(o, name) ? 0 : -1;
-	return cJSON_AddStringToObject(o, name, s) ? 0 : -1;
-}
-
-static int
-add_time(cJSON *o, const char *name, int64_t t)
+put_time(struct ps_buf *b, int64_t t)
 {
 	char iso[PS_ISOTIME_LEN];
 
-	return add_str(o, name, t ? ps_isotime_fmt(t, iso) : NULL);
+	return ps_jw_str_or_null(b, t ? ps_isotime_fmt(t, iso) : NULL);
 }
 
-static char *
-print_free(cJSON *o, int ok, struct ps_err *err)
-{
-	char *out = ok ? cJSON_PrintUnformatted(o) : NULL;
-
-	cJSON_Delete(o);
-	if (out == NULL)
-		ps_err_set(err, PS_ENOMEM, "out of memory");
-	return out;
-}
+/* ---- the status ---- */
 
 /* What the status shows from the store, read in one snapshot. */
 struct status_vals {
+	uint64_t revision;
 	int64_t last_synced; /* 0: never */
 	char *progress, *fx, *result;
 	long requests;
@@ -103,7 +117,8 @@ status_vals_free(struct status_vals *v)
 }
 
 static int
-status_read(struct ps_store *s, struct status_vals *v, struct ps_err *err)
+status_read(struct ps_store *s, int64_t now, struct status_vals *v,
+            struct ps_err *err)
 {
 	struct ps_txn *t;
 	int rc = -1;
@@ -111,11 +126,12 @@ status_read(struct ps_store *s, struct status_vals *v, struct ps_err *err)
 	memset(v, 0, sizeof(*v));
 	if (ps_txn_begin(s, 0, &t, err) < 0)
 		return -1;
-	if (ps_settings_time(t, PS_SET_LAST_SYNCED, &v->last_synced, err) < 0 ||
+	if (ps_store_revision(t, &v->revision, err) < 0 ||
+	    ps_settings_time(t, PS_SET_LAST_SYNCED, &v->last_synced, err) < 0 ||
 	    ps_settings_doc(t, PS_SET_PROGRESS, &v->progress, err) < 0 ||
 	    ps_settings_doc(t, PS_SET_FX, &v->fx, err) < 0 ||
 	    ps_settings_doc(t, PS_SET_LAST_RESULT, &v->result, err) < 0 ||
-	    ps_settings_requests(t, time(NULL), &v->requests, err) < 0 ||
+	    ps_settings_requests(t, now, &v->requests, err) < 0 ||
 	    ps_store_sym_count(t, &v->nsyms, err) < 0)
 		status_vals_free(v);
 	else
@@ -135,13 +151,13 @@ status_read(struct ps_store *s, struct status_vals *v, struct ps_err *err)
  * answer shows what it left, and a dead sync's progress is not shown.
  */
 static int
-status_snapshot(struct ps_store *s, struct status_vals *v, int *running,
-                struct ps_err *err)
+status_snapshot(struct ps_store *s, int64_t now, struct status_vals *v,
+                int *running, struct ps_err *err)
 {
 	int held, tries;
 
 	for (tries = 0;; tries++) {
-		if (status_read(s, v, err) < 0)
+		if (status_read(s, now, v, err) < 0)
 			return -1;
 		held = ps_lock_held(ps_store_dir(s), err);
 		if (held < 0) {
@@ -155,51 +171,82 @@ status_snapshot(struct ps_store *s, struct status_vals *v, int *running,
 	}
 }
 
-char *
-ps_view_status(struct ps_store *s, struct ps_err *err)
+static int
+status_body(struct doc *d, const struct status_vals *v, cJSON *progress)
 {
-	struct status_vals v;
-	cJSON *o = NULL, *progress = NULL;
-	int running, ok = 0;
+	struct ps_buf *b = &d->b;
+	char *p = NULL;
+	int rc;
 
-	if (status_snapshot(s, &v, &running, err) < 0)
-		return NULL;
+	if (progress && (p = cJSON_PrintUnformatted(progress)) == NULL)
+		return oom(d->err);
+	rc = ps_buf_puts(b, "{\"last_synced\":") < 0 ||
+	     put_time(b, v->last_synced) < 0 ||
+	     ps_buf_puts(b, progress
+	                            ? ",\"running\":true,\"progress\":"
+	                            : ",\"running\":false,\"progress\":") < 0 ||
+	     ps_buf_puts(b, p ? p : "null") < 0 ||
+	     ps_buf_puts(b, ",\"symbols\":") < 0 ||
+	     ps_jw_num(b, (double)v->nsyms) < 0;
+	free(p);
+	if (rc)
+		return oom(d->err);
+	if (put(d, ",\"fx\":") < 0 || put_embedded(d, v->fx) < 0 ||
+	    put(d, ",\"last_result\":") < 0 || put_embedded(d, v->result) < 0 ||
+	    put(d, ",\"requests_today\":") < 0)
+		return -1;
+	if (ps_jw_num(b, (double)v->requests) < 0 || ps_buf_puts(b, "}") < 0)
+		return oom(d->err);
+	return doc_flush(d, 1);
+}
+
+int
+ps_view_status_write(struct ps_store *s, int64_t now,
+                     const struct ps_view_sink *k, struct ps_err *err)
+{
+	struct doc d = {.k = k, .err = err};
+	struct ps_view_version ver = {0};
+	struct status_vals v;
+	cJSON *progress = NULL;
+	int running, rc;
+
+	if (status_snapshot(s, now, &v, &running, err) < 0)
+		return -1;
 	/* A progress that does not parse cannot be shown, so it does not
 	 * count as one either. */
 	if (running && (progress = cJSON_Parse(v.progress)) == NULL)
 		running = 0;
-	if (progress == NULL)
-		progress = cJSON_CreateNull();
-	o = cJSON_CreateObject();
-	ok = o != NULL && add_time(o, "last_synced", v.last_synced) == 0 &&
-	     cJSON_AddBoolToObject(o, "running", running);
-	if (ok) {
-		ok = add_item(o, "progress", progress) == 0;
-		progress = NULL; /* add_item took it, or freed it */
-	}
+	ver.revision = v.revision;
+	ver.day = now / 86400;
+	ver.running = running;
+	rc = doc_head(&d, &ver);
+	if (rc > 0)
+		rc = status_body(&d, &v, progress);
 	cJSON_Delete(progress);
-	ok = ok && cJSON_AddNumberToObject(o, "symbols", (double)v.nsyms) &&
-	     add_item(o, "fx", parsed_or_null(v.fx)) == 0 &&
-	     add_item(o, "last_result", parsed_or_null(v.result)) == 0 &&
-	     cJSON_AddNumberToObject(o, "requests_today", (double)v.requests);
 	status_vals_free(&v);
-	return print_free(o, ok, err);
+	ps_buf_free(&d.b);
+	return rc < 0 ? -1 : 0;
 }
 
-/* The CCYGBP rates of the currencies in recs other than USD/GBP/GBp, read
- * in one transaction. rates[i] is NaN when unknown. */
+/* ---- the price list ---- */
+
+/* The CCYGBP rates of the currencies other than USD/GBP/GBp met so far,
+ * read from t when first met; NaN when unknown. */
+#define RATES_KEPT 16
+
 struct rates {
-	char ccy[16][PS_CCY_MAX];
-	double rate[16];
+	struct ps_txn *t;
+	char ccy[RATES_KEPT][PS_CCY_MAX];
+	double rate[RATES_KEPT];
 	size_t n;
 	double usd;
 };
 
 static double
-rate_of(const char *json, const char *field)
+rate_of(const char *json)
 {
 	cJSON *j = json ? cJSON_Parse(json) : NULL;
-	cJSON *v = cJSON_GetObjectItemCaseSensitive(j, field);
+	cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "rate");
 	double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
 
 	cJSON_Delete(j);
@@ -207,202 +254,350 @@ rate_of(const char *json, const char *field)
 }
 
 static int
-load_rates(struct ps_txn *t, const struct ps_symrec *recs, size_t n,
-           struct rates *r, char **fx_json, struct ps_err *err)
+other_rate(struct rates *r, const char *ccy, double *rate, struct ps_err *err)
 {
-	char *val;
-	size_t i, k;
+	char *json;
+	size_t k;
 
-	r->n = 0;
-	for (i = 0; i < n && r->n < 16; i++) {
-		const char *c = recs[i].currency;
-
-		if (!*c || !strcmp(c, "USD") || !strcmp(c, "GBP") ||
-		    !strcmp(c, "GBp"))
-			continue;
-		for (k = 0; k < r->n && strcmp(r->ccy[k], c); k++)
-			;
-		if (k == r->n)
-			strcpy(r->ccy[r->n++], c);
-	}
-	for (k = 0; k < r->n; k++) {
-		if (ps_settings_rate(t, r->ccy[k], &val, err) < 0)
-			return -1;
-		r->rate[k] = rate_of(val, "rate");
-		free(val);
-	}
-	if (ps_settings_doc(t, PS_SET_FX, fx_json, err) < 0)
+	*rate = NAN;
+	if (!*ccy || !strcmp(ccy, "USD") || !strcmp(ccy, "GBP") ||
+	    !strcmp(ccy, "GBp"))
+		return 0;
+	for (k = 0; k < r->n; k++)
+		if (strcmp(r->ccy[k], ccy) == 0) {
+			*rate = r->rate[k];
+			return 0;
+		}
+	if (ps_settings_rate(r->t, ccy, &json, err) < 0)
 		return -1;
-	r->usd = rate_of(*fx_json, "rate");
+	*rate = rate_of(json);
+	free(json);
+	/* Past RATES_KEPT currencies, a rate is read for each row. */
+	if (r->n < RATES_KEPT) {
+		strcpy(r->ccy[r->n], ccy);
+		r->rate[r->n++] = *rate;
+	}
 	return 0;
 }
 
-static double
-other_rate(const struct rates *r, const char *ccy)
+static int
+row_nums(struct ps_buf *b, const struct ps_symrec *p)
 {
-	size_t k;
-
-	for (k = 0; k < r->n; k++)
-		if (strcmp(r->ccy[k], ccy) == 0)
-			return r->rate[k];
-	return NAN;
+	return ps_buf_puts(b, ",\"price\":") < 0 ||
+	       ps_jw_num(b, p->price) < 0 ||
+	       ps_buf_puts(b, ",\"change\":") < 0 ||
+	       ps_jw_num(b, p->change) < 0 ||
+	       ps_buf_puts(b, ",\"change_percent\":") < 0 ||
+	       ps_jw_num(b, p->change_percent) < 0 ||
+	       ps_buf_puts(b, ",\"day_low\":") < 0 ||
+	       ps_jw_num(b, p->day_low) < 0 ||
+	       ps_buf_puts(b, ",\"day_high\":") < 0 ||
+	       ps_jw_num(b, p->day_high) < 0 ||
+	       ps_buf_puts(b, ",\"volume\":") < 0 ||
+	       ps_jw_num(b, p->volume) < 0 ||
+	       ps_buf_puts(b, ",\"quote_time\":") < 0 ||
+	       put_time(b, p->quote_time) < 0 ||
+	       ps_buf_puts(b, ",\"updated_at\":") < 0 ||
+	       put_time(b, p->updated_at) < 0;
 }
 
-static cJSON *
-price_row(const struct ps_symrec *p, const struct rates *r, double *value)
+/* One row of "symbols", its holding value in *value (NaN: unknown). */
+static int
+price_row(struct doc *d, const struct ps_symrec *p, struct rates *r,
+          double *value)
 {
-	cJSON *o = cJSON_CreateObject();
-	double gbp = ps_price_gbp(p->price, p->currency, r->usd,
-	                          other_rate(r, p->currency));
+	struct ps_buf *b = &d->b;
+	double other, gbp;
 
+	if (other_rate(r, p->currency, &other, d->err) < 0)
+		return -1;
+	gbp = ps_price_gbp(p->price, p->currency, r->usd, other);
 	*value = isnan(gbp) || isnan(p->quantity) ? NAN : gbp * p->quantity;
-	if (o == NULL || !cJSON_AddStringToObject(o, "symbol", p->symbol) ||
-	    add_str(o, "name", p->name) ||
-	    add_str(o, "exchange", p->exchange) ||
-	    add_str(o, "currency", p->currency) ||
-	    add_num(o, "price", p->price) || add_num(o, "change", p->change) ||
-	    add_num(o, "change_percent", p->change_percent) ||
-	    add_num(o, "day_low", p->day_low) ||
-	    add_num(o, "day_high", p->day_high) ||
-	    add_num(o, "volume", p->volume) ||
-	    add_time(o, "quote_time", p->quote_time) ||
-	    add_time(o, "updated_at", p->updated_at) ||
-	    add_num(o, "price_gbp", gbp) ||
-	    add_num(o, "quantity", p->quantity) ||
-	    add_num(o, "value_gbp", *value) || add_str(o, "error", p->error)) {
-		cJSON_Delete(o);
-		return NULL;
+	if (ps_buf_puts(b, "{\"symbol\":") < 0 || ps_jw_str(b, p->symbol) < 0 ||
+	    ps_buf_puts(b, ",\"name\":") < 0 ||
+	    ps_jw_str_or_null(b, p->name) < 0 ||
+	    ps_buf_puts(b, ",\"exchange\":") < 0 ||
+	    ps_jw_str_or_null(b, p->exchange) < 0 ||
+	    ps_buf_puts(b, ",\"currency\":") < 0 ||
+	    ps_jw_str_or_null(b, p->currency) < 0 || row_nums(b, p) ||
+	    ps_buf_puts(b, ",\"price_gbp\":") < 0 || ps_jw_num(b, gbp) < 0 ||
+	    ps_buf_puts(b, ",\"quantity\":") < 0 ||
+	    ps_jw_num(b, p->quantity) < 0 ||
+	    ps_buf_puts(b, ",\"value_gbp\":") < 0 || ps_jw_num(b, *value) < 0 ||
+	    ps_buf_puts(b, ",\"error\":") < 0 ||
+	    ps_jw_str_or_null(b, p->error) < 0 || ps_buf_puts(b, "}") < 0)
+		return oom(d->err);
+	return 0;
+}
+
+/*
+ * Every row, PS_VIEW_CHUNK symbols per range read. The pages of the map a
+ * long walk has read are shed (ps_store_shed) every SHED_EVERY
+ * symbols: they stay in the page cache, but would otherwise all count as
+ * this process's memory (100,000 symbols are some 60 MB of pages).
+ */
+static int
+prices_rows(struct doc *d, struct rates *r, double *total, size_t *known)
+{
+	struct ps_symrec *recs = malloc(PS_VIEW_CHUNK * sizeof(*recs));
+	char after[PS_SYMBOL_MAX + 1] = "";
+	size_t n, i, walked = 0;
+	double v;
+	int rc = -1;
+
+	if (recs == NULL)
+		return oom(d->err);
+	do {
+		if (ps_store_sym_range(r->t, after, recs, PS_VIEW_CHUNK, &n,
+		                       d->err) < 0)
+			goto recs_free;
+		for (i = 0; i < n; i++) {
+			if ((walked + i > 0 && put(d, ",") < 0) ||
+			    price_row(d, &recs[i], r, &v) < 0 ||
+			    doc_flush(d, 0) < 0)
+				goto recs_free;
+			if (!isnan(v)) {
+				*total += v;
+				(*known)++;
+			}
+		}
+		if (n > 0)
+			strcpy(after, recs[n - 1].symbol);
+		walked += n;
+		if (walked % SHED_EVERY == 0 && n > 0)
+			ps_store_shed(ps_txn_store(r->t));
+	} while (n == PS_VIEW_CHUNK);
+	rc = 0;
+recs_free:
+	free(recs);
+	return rc;
+}
+
+int
+ps_view_prices_write(struct ps_txn *t, const struct ps_view_sink *k,
+                     struct ps_err *err)
+{
+	struct doc d = {.k = k, .err = err};
+	struct ps_view_version ver = {0};
+	struct rates r = {.t = t};
+	char *fx = NULL;
+	double total = 0;
+	size_t known = 0;
+	int rc;
+
+	if (ps_store_revision(t, &ver.revision, err) < 0)
+		return -1;
+	rc = doc_head(&d, &ver);
+	if (rc <= 0)
+		return rc;
+	rc = -1;
+	if (ps_settings_doc(t, PS_SET_FX, &fx, err) < 0)
+		return -1;
+	r.usd = rate_of(fx);
+	if (put(&d, "{\"fx\":") < 0 || put_embedded(&d, fx) < 0 ||
+	    put(&d, ",\"symbols\":[") < 0 ||
+	    prices_rows(&d, &r, &total, &known) < 0 ||
+	    put(&d, "],\"total_value_gbp\":") < 0)
+		goto buf_free;
+	if (ps_jw_num(&d.b, known ? total : NAN) < 0 ||
+	    ps_buf_puts(&d.b, "}") < 0) {
+		oom(err);
+		goto buf_free;
 	}
-	return o;
+	rc = doc_flush(&d, 1);
+buf_free:
+	free(fx);
+	ps_buf_free(&d.b);
+	return rc;
+}
+
+/* ---- a history ---- */
+
+static int
+history_points(struct doc *d, const struct ps_point *pts, size_t n)
+{
+	char iso[PS_ISOTIME_LEN];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ps_buf_puts(&d->b, i ? ",{\"time\":\"" : "{\"time\":\"") <
+		            0 ||
+		    ps_buf_puts(&d->b, ps_isotime_fmt(pts[i].time, iso)) < 0 ||
+		    ps_buf_puts(&d->b, "\",\"price\":") < 0 ||
+		    ps_jw_num(&d->b, pts[i].price) < 0 ||
+		    ps_buf_puts(&d->b, "}") < 0)
+			return oom(d->err);
+		if (doc_flush(d, 0) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ps_view_history_write(struct ps_txn *t, const char *symbol, int64_t from,
+                      int64_t to, size_t limit, int daily,
+                      const struct ps_view_sink *k, struct ps_err *err)
+{
+	struct doc d = {.k = k, .err = err};
+	struct ps_view_version ver = {0};
+	struct ps_point *pts = NULL;
+	struct ps_symrec rec;
+	size_t n = 0;
+	int rc;
+
+	if (ps_store_revision(t, &ver.revision, err) < 0)
+		return -1;
+	rc = ps_store_sym_get(t, symbol, &rec, err);
+	if (rc == 0)
+		ps_err_set(err, PS_ENOT_FOUND, "unknown symbol %s", symbol);
+	if (rc <= 0)
+		return -1;
+	rc = doc_head(&d, &ver);
+	if (rc <= 0)
+		return rc;
+	if (ps_store_history(t, symbol, from, to, limit, daily, &pts, &n, err) <
+	    0)
+		return -1;
+	rc = -1;
+	if (put(&d, "{\"symbol\":") < 0)
+		goto free_pts;
+	if (ps_jw_str(&d.b, symbol) < 0) {
+		oom(err);
+		goto free_pts;
+	}
+	if (put(&d, ",\"points\":[") < 0 || history_points(&d, pts, n) < 0 ||
+	    put(&d, "]}") < 0)
+		goto free_pts;
+	rc = doc_flush(&d, 1);
+free_pts:
+	free(pts);
+	ps_buf_free(&d.b);
+	return rc;
+}
+
+/* ---- the portfolio's value ---- */
+
+struct pf {
+	struct doc *d;
+	int first;
+};
+
+/* The callback's "stop" after an allocation failed. */
+static int
+pf_oom(struct ps_err *err)
+{
+	oom(err);
+	return 1;
+}
+
+static int
+pf_point(const struct ps_pf_day *day, void *arg, struct ps_err *err)
+{
+	struct pf *pf = arg;
+	struct ps_buf *b = &pf->d->b;
+	char iso[PS_ISOTIME_LEN];
+	size_t i;
+
+	ps_isotime_fmt(day->day, iso);
+	iso[10] = '\0';
+	if (ps_buf_puts(b, pf->first ? "{\"date\":" : ",{\"date\":") < 0 ||
+	    ps_jw_str(b, iso) < 0 || ps_buf_puts(b, ",\"value_gbp\":") < 0 ||
+	    ps_jw_num(b, day->value_gbp) < 0 ||
+	    ps_buf_puts(b, ",\"symbols\":") < 0 ||
+	    ps_jw_num(b, (double)day->nsymbols) < 0 ||
+	    ps_buf_puts(b, ",\"missing\":[") < 0)
+		return pf_oom(err);
+	for (i = 0; i < day->nmissing; i++)
+		if ((i && ps_buf_puts(b, ",") < 0) ||
+		    ps_jw_str(b, day->missing[i]) < 0)
+			return pf_oom(err);
+	if (ps_buf_puts(b, "]}") < 0)
+		return pf_oom(err);
+	pf->first = 0;
+	return doc_flush(pf->d, 0) < 0 ? 1 : 0;
+}
+
+int
+ps_view_portfolio_write(struct ps_txn *t, int64_t from, int64_t to,
+                        const struct ps_view_sink *k, struct ps_err *err)
+{
+	struct doc d = {.k = k, .err = err};
+	struct ps_view_version ver = {0};
+	struct pf pf = {.d = &d, .first = 1};
+	int rc;
+
+	if (ps_store_revision(t, &ver.revision, err) < 0)
+		return -1;
+	rc = doc_head(&d, &ver);
+	if (rc <= 0)
+		return rc;
+	rc = -1;
+	if (put(&d, "{\"currency\":\"GBP\",\"points\":[") == 0 &&
+	    ps_portfolio_days(t, from, to, pf_point, &pf, err) == 0 &&
+	    put(&d, "]}") == 0)
+		rc = doc_flush(&d, 1);
+	ps_buf_free(&d.b);
+	return rc;
+}
+
+/* ---- whole documents ---- */
+
+int
+ps_view_buf_out(const char *p, size_t n, void *arg)
+{
+	return ps_buf_append(arg, p, n);
+}
+
+/* The string of a document written into b by a write that returned rc. */
+static char *
+doc_string(int rc, struct ps_buf *b, struct ps_err *err)
+{
+	char *s = rc == 0 ? ps_buf_take(b) : NULL;
+
+	ps_buf_free(b);
+	if (rc == 0 && s == NULL)
+		oom(err);
+	return s;
+}
+
+char *
+ps_view_status(struct ps_store *s, struct ps_err *err)
+{
+	struct ps_buf b = {0};
+	struct ps_view_sink k = {NULL, ps_view_buf_out, &b};
+
+	return doc_string(ps_view_status_write(s, time(NULL), &k, err), &b,
+	                  err);
 }
 
 char *
 ps_view_prices(struct ps_txn *t, struct ps_err *err)
 {
-	struct ps_symrec *recs = NULL;
-	struct rates rates;
-	char *fx = NULL;
-	cJSON *o = NULL, *a;
-	double total = 0;
-	size_t n = 0, i, known = 0;
-	int ok = 0;
+	struct ps_buf b = {0};
+	struct ps_view_sink k = {NULL, ps_view_buf_out, &b};
 
-	if (ps_store_sym_list(t, &recs, &n, err) < 0 ||
-	    load_rates(t, recs, n, &rates, &fx, err) < 0)
-		goto free_recs;
-	o = cJSON_CreateObject();
-	if (o == NULL || add_item(o, "fx", parsed_or_null(fx)) < 0 ||
-	    (a = cJSON_AddArrayToObject(o, "symbols")) == NULL)
-		goto print;
-	for (i = 0; i < n; i++) {
-		double v;
-		cJSON *row = price_row(&recs[i], &rates, &v);
-
-		if (row == NULL || !cJSON_AddItemToArray(a, row)) {
-			cJSON_Delete(row);
-			goto print;
-		}
-		if (!isnan(v)) {
-			total += v;
-			known++;
-		}
-	}
-	ok = add_num(o, "total_value_gbp", known ? total : NAN) == 0;
-print:
-	free(fx);
-	free(recs);
-	return print_free(o, ok, err);
-free_recs:
-	free(recs);
-	return NULL;
+	return doc_string(ps_view_prices_write(t, &k, err), &b, err);
 }
 
 char *
 ps_view_history(struct ps_txn *t, const char *symbol, int64_t from, int64_t to,
                 size_t limit, int daily, struct ps_err *err)
 {
-	struct ps_point *pts = NULL;
-	char iso[PS_ISOTIME_LEN];
-	cJSON *o, *a;
-	size_t n = 0, i;
-	int rc, ok = 0;
+	struct ps_buf b = {0};
+	struct ps_view_sink k = {NULL, ps_view_buf_out, &b};
 
-	rc = ps_store_history(t, symbol, from, to, limit, daily, &pts, &n, err);
-	if (rc < 0)
-		return NULL;
-	if (rc == 0) {
-		ps_err_set(err, PS_ENOT_FOUND, "unknown symbol %s", symbol);
-		return NULL;
-	}
-	o = cJSON_CreateObject();
-	if (o == NULL || !cJSON_AddStringToObject(o, "symbol", symbol) ||
-	    (a = cJSON_AddArrayToObject(o, "points")) == NULL)
-		goto print;
-	for (i = 0; i < n; i++) {
-		cJSON *p = cJSON_CreateObject();
-
-		if (p == NULL || !cJSON_AddItemToArray(a, p)) {
-			cJSON_Delete(p);
-			goto print;
-		}
-		if (!cJSON_AddStringToObject(
-		            p, "time", ps_isotime_fmt(pts[i].time, iso)) ||
-		    add_num(p, "price", pts[i].price) < 0)
-			goto print;
-	}
-	ok = 1;
-print:
-	free(pts);
-	return print_free(o, ok, err);
-}
-
-/* The callback's "stop" after an allocation failed. */
-static int
-pf_oom(struct ps_err *err)
-{
-	ps_err_set(err, PS_ENOMEM, "out of memory");
-	return 1;
-}
-
-static int
-pf_point(const struct ps_pf_day *d, void *arg, struct ps_err *err)
-{
-	cJSON *p = cJSON_CreateObject(), *m;
-	char iso[PS_ISOTIME_LEN];
-	size_t i;
-
-	if (p == NULL || !cJSON_AddItemToArray(arg, p)) {
-		cJSON_Delete(p);
-		return pf_oom(err);
-	}
-	ps_isotime_fmt(d->day, iso);
-	iso[10] = '\0';
-	if (!cJSON_AddStringToObject(p, "date", iso) ||
-	    add_num(p, "value_gbp", d->value_gbp) < 0 ||
-	    !cJSON_AddNumberToObject(p, "symbols", (double)d->nsymbols) ||
-	    (m = cJSON_AddArrayToObject(p, "missing")) == NULL)
-		return pf_oom(err);
-	for (i = 0; i < d->nmissing; i++)
-		if (add_item_to_array(m, cJSON_CreateString(d->missing[i])) < 0)
-			return pf_oom(err);
-	return 0;
+	return doc_string(ps_view_history_write(t, symbol, from, to, limit,
+	                                        daily, &k, err),
+	                  &b, err);
 }
 
 char *
 ps_view_portfolio(struct ps_txn *t, int64_t from, int64_t to,
                   struct ps_err *err)
 {
-	cJSON *o = cJSON_CreateObject(), *a;
+	struct ps_buf b = {0};
+	struct ps_view_sink k = {NULL, ps_view_buf_out, &b};
 
-	if (o == NULL || !cJSON_AddStringToObject(o, "currency", "GBP") ||
-	    (a = cJSON_AddArrayToObject(o, "points")) == NULL) {
-		cJSON_Delete(o);
-		ps_err_set(err, PS_ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (ps_portfolio_days(t, from, to, pf_point, a, err) < 0) {
-		cJSON_Delete(o);
-		return NULL;
-	}
-	return print_free(o, 1, err);
+	return doc_string(ps_view_portfolio_write(t, from, to, &k, err), &b,
+	                  err);
 }

@@ -15,12 +15,14 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <lmdb.h>
 
 #include "isotime.h"
 #include "lock.h"
 #include "store.h"
 #include "tap.h"
 #include "view.h"
+#include "viewref.h"
 #include "txn.h"
 
 static double
@@ -337,6 +339,384 @@ check_prices(struct ps_store *s)
 	free(text);
 }
 
+/* ---- the streamed documents ---- */
+
+/* What a sink saw: the bytes, the pieces, the version, the head's calls. */
+struct seen {
+	struct ps_buf b;
+	size_t pieces, biggest;
+	int heads, verdict; /* verdict: what on_head answers */
+	int stop_after;     /* out answers "stop" after this many pieces */
+	struct ps_view_version v;
+};
+
+static int
+seen_head(const struct ps_view_version *v, void *arg, struct ps_err *err)
+{
+	struct seen *w = arg;
+
+	w->heads++;
+	w->v = *v;
+	return w->verdict;
+}
+
+static int
+seen_out(const char *p, size_t n, void *arg)
+{
+	struct seen *w = arg;
+
+	w->pieces++;
+	if (n > w->biggest)
+		w->biggest = n;
+	if (w->stop_after && w->pieces > (size_t)w->stop_after)
+		return 1;
+	return ps_buf_append(&w->b, p, n);
+}
+
+static struct ps_view_sink
+sink_of(struct seen *w)
+{
+	struct ps_view_sink k = {seen_head, seen_out, w};
+
+	memset(w, 0, sizeof(*w));
+	w->verdict = 1;
+	return k;
+}
+
+/* The streamed prices of one snapshot next to the reference's. */
+static void
+prices_same(struct ps_store *s, const char *name)
+{
+	struct seen w;
+	struct ps_view_sink k = sink_of(&w);
+	struct ps_txn *t = NULL;
+	struct ps_err err;
+	char *want = NULL;
+	int rc = -1;
+
+	if (ps_txn_begin(s, 0, &t, &err) == 0) {
+		want = ref_prices(t);
+		rc = ps_view_prices_write(t, &k, &err);
+	}
+	ps_txn_abort(&t);
+	tap_ok(rc == 0 && want && w.b.data && strcmp(w.b.data, want) == 0,
+	       "%s: the streamed prices are the tree's bytes (%zu bytes, "
+	       "%zu pieces)",
+	       name, w.b.len, w.pieces);
+	/* A piece is the buffer once it passed PS_VIEW_FLUSH: one row more
+	 * at most, and a row is under 2 KiB. */
+	tap_ok(w.biggest < PS_VIEW_FLUSH + 2048 &&
+	               (w.b.len <= PS_VIEW_FLUSH + 2048 || w.pieces > 1),
+	       "%s: written in pieces of at most PS_VIEW_FLUSH and a row "
+	       "(biggest %zu)",
+	       name, w.biggest);
+	free(want);
+	ps_buf_free(&w.b);
+}
+
+/* A record with something in every field that could print wrong. */
+static void
+odd_record(struct ps_symrec *r, size_t i)
+{
+	static const char *const ccy[] = {"USD", "GBp", "GBP", "EUR",
+	                                  "CHF", "",    "JPY"};
+	static const double prices[] = {189.3, 0.1 + 0.2, 1e21,   -0.0,
+	                                72.5,  3e9,       1.0 / 3};
+	char sym[PS_SYMBOL_MAX + 1];
+
+	snprintf(sym, sizeof(sym), "S%04zu%s", i, i % 5 == 1 ? ".L" : "");
+	ps_symrec_init(r, sym);
+	r->price = prices[i % 7];
+	r->change = i % 4 ? -1.25 * (double)i : NAN;
+	r->change_percent = (double)i / 7;
+	r->volume = i % 3 ? 4294967296.0 + (double)i : 48213000;
+	r->quantity = i % 2 ? 0.5 * (double)i : NAN;
+	r->quote_time = i % 6 ? 1762549202 + (int64_t)i : 0;
+	strcpy(r->currency, ccy[i % 7]);
+	r->currency_src = PS_CCY_USER;
+	if (i % 3 == 0)
+		snprintf(r->name, sizeof(r->name),
+		         "Soci\xc3\xa9t\xc3\xa9 \"%zu\" \\ "
+		         "G\xc3\xa9n\xc3\xa9rale",
+		         i);
+	if (i % 4 == 0)
+		strcpy(r->exchange, "LSE");
+	if (i % 9 == 4)
+		strcpy(r->error, "upstream said \"no\"");
+}
+
+/* n more symbols, quoted or failed. */
+static void
+add_odd(struct ps_store *s, size_t from, size_t n)
+{
+	struct ps_symrec *r = calloc(n ? n : 1, sizeof(*r));
+	struct ps_err err;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		odd_record(&r[i], from + i);
+	if (n &&
+	    (tx_sym_add(s, r, n, &err) < 0 ||
+	     tx_apply_batch(s, r, n, 1762550000 + (int64_t)from, &err) < 0))
+		tap_diag("add_odd: %s", err.msg);
+	free(r);
+}
+
+/* 0, 1, chunk - 1, chunk, chunk + 1 symbols and more: byte for byte. */
+static void
+check_chunk_bounds(void)
+{
+	static const size_t sizes[] = {0,
+	                               1,
+	                               PS_VIEW_CHUNK - 1,
+	                               PS_VIEW_CHUNK,
+	                               PS_VIEW_CHUNK + 1,
+	                               3 * PS_VIEW_CHUNK + 1};
+	const char *keys[] = {"fx", "fx_rate_EUR", "fx_rate_CHF"};
+	const char *vals[] = {FX, "{\"pair\":\"EURGBP\",\"rate\":0.85}",
+	                      "{\"pair\":\"CHFGBP\",\"rate\":0.9123456789}"};
+	char *dir = tap_tmpdir(), name[64];
+	struct ps_store *s = NULL;
+	struct ps_err err;
+	size_t i, have = 0;
+
+	if (!tap_ok(ps_store_open(&s, dir, 64, &err) == 0, "a second store"))
+		return;
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		add_odd(s, have, sizes[i] - have);
+		have = sizes[i];
+		if (i == 2)
+			tx_settings_put(s, keys, vals, 3, &err);
+		snprintf(name, sizeof(name), "%zu symbols%s", have,
+		         i >= 2 ? ", rates set" : ", no fx");
+		prices_same(s, name);
+	}
+	ps_store_close(&s);
+	tap_rmrf(dir);
+	free(dir);
+}
+
+/* History and portfolio, streamed, next to the reference's. */
+static void
+check_other_docs(struct ps_store *s)
+{
+	struct seen w;
+	struct ps_view_sink k;
+	struct ps_txn *t = NULL;
+	struct ps_err err;
+	char *want;
+	int daily, rc;
+
+	if (ps_txn_begin(s, 0, &t, &err) < 0)
+		return;
+	for (daily = 0; daily < 2; daily++) {
+		k = sink_of(&w);
+		want = ref_history(t, "AAPL", INT64_MIN, INT64_MAX, 1000,
+		                   daily);
+		rc = ps_view_history_write(t, "AAPL", INT64_MIN, INT64_MAX,
+		                           1000, daily, &k, &err);
+		tap_ok(rc == 0 && want && w.b.data && !strcmp(w.b.data, want),
+		       "history%s: the tree's bytes", daily ? " (daily)" : "");
+		free(want);
+		ps_buf_free(&w.b);
+	}
+	k = sink_of(&w);
+	want = ref_portfolio(t, 1762473600 - 3 * 86400, 1762473600 + 86400);
+	rc = ps_view_portfolio_write(t, 1762473600 - 3 * 86400,
+	                             1762473600 + 86400, &k, &err);
+	tap_ok(rc == 0 && want && w.b.data && !strcmp(w.b.data, want),
+	       "portfolio: the tree's bytes (%s)", w.b.data);
+	free(want);
+	ps_buf_free(&w.b);
+	ps_txn_abort(&t);
+}
+
+/* The version prices_write reports from a fresh snapshot. */
+static uint64_t
+revision_now(struct ps_store *s)
+{
+	struct seen w;
+	struct ps_view_sink k = sink_of(&w);
+	struct ps_txn *t;
+	struct ps_err err;
+
+	w.verdict = 0;
+	if (ps_txn_begin(s, 0, &t, &err) < 0)
+		return 0;
+	ps_view_prices_write(t, &k, &err);
+	ps_txn_abort(&t);
+	return w.v.revision;
+}
+
+/* Every write moves the version; reads and a write that failed do not. */
+static void
+check_versions(struct ps_store *s)
+{
+	const char *gone[] = {"NOSUCH"};
+	uint64_t r0 = revision_now(s), r;
+	struct ps_err err;
+	char *text;
+
+	tap_ok(revision_now(s) == r0, "version: the same when nothing wrote");
+	text = tx_view_prices(s, &err);
+	free(text);
+	text = ps_view_status(s, &err);
+	free(text);
+	tap_ok(revision_now(s) == r0,
+	       "version: reading documents moves nothing");
+	put(s, "last_result", RESULT);
+	r = revision_now(s);
+	tap_ok(r != r0, "version: a setting written moves it");
+	add(s, "ZZV", 1, NULL);
+	tap_ok(revision_now(s) != r, "version: a symbol added moves it");
+	r = revision_now(s);
+	quote(s, "ZZV", 12.5);
+	tap_ok(revision_now(s) != r, "version: a quote applied moves it");
+	r = revision_now(s);
+	tx_sym_remove(s, gone, 1, &err);
+	tap_ok(revision_now(s) == r, "version: a write that failed does not");
+	tx_sym_remove(s, (const char *[]){"ZZV"}, 1, &err);
+	tap_ok(revision_now(s) != r, "version: a symbol removed moves it");
+}
+
+/* The status's version: the lock and the day, not only the revision. */
+static void
+check_status_version(struct ps_store *s)
+{
+	struct ps_lock lock = {.fd = -1};
+	struct seen w;
+	struct ps_view_sink k;
+	struct ps_view_version v0;
+	struct ps_err err;
+	int64_t now = time(NULL);
+
+	put(s, "progress", START);
+	k = sink_of(&w);
+	w.verdict = 0;
+	ps_view_status_write(s, now, &k, &err);
+	v0 = w.v;
+	tap_ok(!v0.running && v0.day == now / 86400,
+	       "status version: not running, today's day");
+	if (ps_lock_try(&lock, ps_store_dir(s), &err) != 1)
+		return;
+	k = sink_of(&w);
+	ps_view_status_write(s, now, &k, &err);
+	tap_ok(w.v.running && w.v.revision == v0.revision,
+	       "status version: the lock taken, no write: running differs, "
+	       "the revision does not");
+	ps_lock_release(&lock);
+	k = sink_of(&w);
+	w.verdict = 0;
+	ps_view_status_write(s, now + 86400, &k, &err);
+	tap_ok(!w.v.running && w.v.day == v0.day + 1 &&
+	               w.v.revision == v0.revision,
+	       "status version: a sync died (lock free): running again "
+	       "false; the next day is another version");
+	put(s, "progress", NULL);
+}
+
+/* Puts a record that does not decode, with LMDB alone (the store closed). */
+static int
+corrupt(const char *dir, const char *sym)
+{
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = {strlen(sym), (void *)sym}, v = {5, "junk!"};
+	int rc;
+
+	if (mdb_env_create(&env) != 0)
+		return -1;
+	mdb_env_set_maxdbs(env, 16);
+	mdb_env_set_mapsize(env, 16 << 20);
+	rc = mdb_env_open(env, dir, 0, 0664);
+	if (rc == 0)
+		rc = mdb_txn_begin(env, NULL, 0, &txn);
+	if (rc == 0) {
+		rc = mdb_dbi_open(txn, "symbols", 0, &dbi);
+		if (rc == 0)
+			rc = mdb_put(txn, dbi, &k, &v, 0);
+		rc = rc ? (mdb_txn_abort(txn), rc) : mdb_txn_commit(txn);
+	}
+	mdb_env_close(env);
+	return rc == 0 ? 0 : -1;
+}
+
+/* A 304 (the head says stop) reads no symbol: a store whose symbol does
+ * not decode fails to render, and still answers the head. */
+static void
+check_head_reads_nothing(void)
+{
+	char *dir = tap_tmpdir();
+	struct ps_store *s = NULL;
+	struct ps_txn *t = NULL;
+	struct seen w;
+	struct ps_view_sink k;
+	struct ps_err err;
+	int rc;
+
+	if (ps_store_open(&s, dir, 16, &err) < 0)
+		return;
+	add_odd(s, 0, 3);
+	ps_store_close(&s);
+	if (!tap_ok(corrupt(dir, "S0001") == 0 &&
+	                    ps_store_open(&s, dir, 16, &err) == 0,
+	            "a store with a record that does not decode"))
+		return;
+	ps_txn_begin(s, 0, &t, &err);
+	k = sink_of(&w);
+	rc = ps_view_prices_write(t, &k, &err);
+	tap_ok(rc < 0 && err.code == PS_ESTORE, "rendering it fails (%s)",
+	       err.msg);
+	k = sink_of(&w);
+	w.verdict = 0;
+	rc = ps_view_prices_write(t, &k, &err);
+	tap_ok(rc == 0 && w.heads == 1 && w.pieces == 0,
+	       "the head said stop: done, nothing written, no symbol read");
+	k = sink_of(&w);
+	rc = ps_view_history_write(t, "NOSUCH", INT64_MIN, INT64_MAX, 10, 0, &k,
+	                           &err);
+	tap_ok(rc < 0 && err.code == PS_ENOT_FOUND && w.heads == 0,
+	       "an unknown symbol's history fails before its head");
+	ps_txn_abort(&t);
+	ps_store_close(&s);
+	tap_rmrf(dir);
+	free(dir);
+}
+
+/* A writer that stops: the document fails after what it took. */
+static void
+check_writer_stops(struct ps_store *s)
+{
+	struct seen w;
+	struct ps_view_sink k = sink_of(&w);
+	struct ps_txn *t = NULL;
+	struct ps_err err;
+	int rc;
+
+	w.stop_after = 1;
+	ps_txn_begin(s, 0, &t, &err);
+	rc = ps_view_prices_write(t, &k, &err);
+	ps_txn_abort(&t);
+	tap_ok(rc < 0 && err.code == PS_EINTERNAL && w.pieces == 2,
+	       "a writer that stops ends the document (%s)", err.msg);
+	ps_buf_free(&w.b);
+}
+
+/* Enough symbols for several pieces, for the writer that stops. */
+static void
+check_stream(struct ps_store *s)
+{
+	check_other_docs(s);
+	check_versions(s);
+	check_status_version(s);
+	check_chunk_bounds();
+	check_head_reads_nothing();
+	add_odd(s, 1000, 2 * PS_VIEW_CHUNK);
+	prices_same(s, "the first store");
+	check_writer_stops(s);
+}
+
 int
 main(void)
 {
@@ -376,6 +756,7 @@ main(void)
 	check_rollover(s);
 	check_snapshot(s);
 	check_snapshot_racing(s);
+	check_stream(s);
 
 	text = tx_view_history(s, "AAPL", INT64_MIN, INT64_MAX, 1000, 0, &err);
 	tap_str(text,
