@@ -73,14 +73,14 @@ test_numbers(void)
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
 		bad += !same_num(fixed[i]);
 	tap_int((long long)bad, 0, "fixed numbers print as cJSON's");
-	for (bad = 0, i = 0; i < 200000; i++) {
+	for (bad = 0, i = 0; i < 100000; i++) {
 		u = next();
 		memcpy(&d, &u, sizeof(d));
 		if (!isnan(d) && !isinf(d))
 			bad += !same_num(d);
 	}
-	tap_int((long long)bad, 0, "200,000 random doubles print as cJSON's");
-	for (bad = 0, i = 0; i < 200000; i++) {
+	tap_int((long long)bad, 0, "100,000 random doubles print as cJSON's");
+	for (bad = 0, i = 0; i < 100000; i++) {
 		/* prices as they come: a few decimals, sums, products */
 		d = (double)(next() % 100000000) / 100.0;
 		if (i % 3 == 1)
@@ -90,7 +90,7 @@ test_numbers(void)
 		bad += !same_num(i % 2 ? -d : d);
 	}
 	tap_int((long long)bad, 0,
-	        "200,000 price-like numbers print as cJSON's");
+	        "100,000 price-like numbers print as cJSON's");
 	{
 		struct ps_buf b = {0};
 

@@ -378,6 +378,7 @@ sink_of(struct seen *w)
 {
 	struct ps_view_sink k = {seen_head, seen_out, w};
 
+	ps_buf_free(&w->b); /* what the sink saw before */
 	memset(w, 0, sizeof(*w));
 	w->verdict = 1;
 	return k;
@@ -387,7 +388,7 @@ sink_of(struct seen *w)
 static void
 prices_same(struct ps_store *s, const char *name)
 {
-	struct seen w;
+	struct seen w = {0};
 	struct ps_view_sink k = sink_of(&w);
 	struct ps_txn *t = NULL;
 	struct ps_err err;
@@ -500,7 +501,7 @@ check_chunk_bounds(void)
 static void
 check_other_docs(struct ps_store *s)
 {
-	struct seen w;
+	struct seen w = {0};
 	struct ps_view_sink k;
 	struct ps_txn *t = NULL;
 	struct ps_err err;
@@ -535,7 +536,7 @@ check_other_docs(struct ps_store *s)
 static uint64_t
 revision_now(struct ps_store *s)
 {
-	struct seen w;
+	struct seen w = {0};
 	struct ps_view_sink k = sink_of(&w);
 	struct ps_txn *t;
 	struct ps_err err;
@@ -584,7 +585,7 @@ static void
 check_status_version(struct ps_store *s)
 {
 	struct ps_lock lock = {.fd = -1};
-	struct seen w;
+	struct seen w = {0};
 	struct ps_view_sink k;
 	struct ps_view_version v0;
 	struct ps_err err;
@@ -597,8 +598,10 @@ check_status_version(struct ps_store *s)
 	v0 = w.v;
 	tap_ok(!v0.running && v0.day == now / 86400,
 	       "status version: not running, today's day");
-	if (ps_lock_try(&lock, ps_store_dir(s), &err) != 1)
+	if (ps_lock_try(&lock, ps_store_dir(s), &err) != 1) {
+		ps_buf_free(&w.b);
 		return;
+	}
 	k = sink_of(&w);
 	ps_view_status_write(s, now, &k, &err);
 	tap_ok(w.v.running && w.v.revision == v0.revision,
@@ -613,6 +616,7 @@ check_status_version(struct ps_store *s)
 	       "status version: a sync died (lock free): running again "
 	       "false; the next day is another version");
 	put(s, "progress", NULL);
+	ps_buf_free(&w.b);
 }
 
 /* Puts a record that does not decode, with LMDB alone (the store closed). */
@@ -650,7 +654,7 @@ check_head_reads_nothing(void)
 	char *dir = tap_tmpdir();
 	struct ps_store *s = NULL;
 	struct ps_txn *t = NULL;
-	struct seen w;
+	struct seen w = {0};
 	struct ps_view_sink k;
 	struct ps_err err;
 	int rc;
@@ -678,6 +682,7 @@ check_head_reads_nothing(void)
 	                           &err);
 	tap_ok(rc < 0 && err.code == PS_ENOT_FOUND && w.heads == 0,
 	       "an unknown symbol's history fails before its head");
+	ps_buf_free(&w.b);
 	ps_txn_abort(&t);
 	ps_store_close(&s);
 	tap_rmrf(dir);
@@ -688,7 +693,7 @@ check_head_reads_nothing(void)
 static void
 check_writer_stops(struct ps_store *s)
 {
-	struct seen w;
+	struct seen w = {0};
 	struct ps_view_sink k = sink_of(&w);
 	struct ps_txn *t = NULL;
 	struct ps_err err;
