@@ -4,8 +4,12 @@
  * percent-encoded; answers are judged by status and by FMP's
  * "Error Message" (JSON or plain text, under any status); quote, fx and
  * profile bodies are read with cJSON, where every number may be null or a
- * string holding a number. Quote rows are matched to the symbols asked by a
- * sorted index, so a 1000-symbol answer costs n log n, not n squared.
+ * string holding a number. A quote body that is an array of flat objects
+ * (every real answer) is read without a tree (lib/jscan.h), the rest with
+ * cJSON, both into one row form, so they mean the same; a sync reads
+ * every symbol's quote, and the trees were its biggest cost. Quote rows are
+ * matched to the symbols asked by a sorted index, so a 1000-symbol answer
+ * costs n log n, not n squared.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -20,6 +24,7 @@
 
 #include "buf.h"
 #include "fmp.h"
+#include "jscan.h"
 #include "symbol.h"
 
 /* ---- classify ---- */
@@ -387,28 +392,35 @@ free_buf:
 
 /* ---- reading bodies ---- */
 
+/* A number held in a string (older answers), whitespace around allowed. */
+static double
+num_text(const char *s)
+{
+	char *end;
+	double d;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (*s == '\0')
+		return NAN;
+	errno = 0;
+	d = strtod(s, &end);
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end != '\0' || errno == ERANGE)
+		return NAN;
+	return d;
+}
+
 double
 ps_fmp_num(const cJSON *item)
 {
 	double d = NAN;
 
-	if (cJSON_IsNumber(item)) {
+	if (cJSON_IsNumber(item))
 		d = item->valuedouble;
-	} else if (cJSON_IsString(item) && item->valuestring != NULL) {
-		const char *s = item->valuestring;
-		char *end;
-
-		while (isspace((unsigned char)*s))
-			s++;
-		if (*s == '\0')
-			return NAN;
-		errno = 0;
-		d = strtod(s, &end);
-		while (isspace((unsigned char)*end))
-			end++;
-		if (*end != '\0' || errno == ERANGE)
-			return NAN;
-	}
+	else if (cJSON_IsString(item) && item->valuestring != NULL)
+		d = num_text(item->valuestring);
 	return isfinite(d) ? d : NAN;
 }
 
@@ -418,12 +430,10 @@ field(const cJSON *obj, const char *name)
 	return cJSON_GetObjectItemCaseSensitive(obj, name);
 }
 
-/* Copies a JSON string into out, cut at a UTF-8 character boundary;
- * "" when absent or not a string. */
+/* Copies s into out, cut at a UTF-8 character boundary; "" for NULL. */
 static void
-copy_str(char *out, size_t size, const cJSON *item)
+copy_str(char *out, size_t size, const char *s)
 {
-	const char *s = cJSON_IsString(item) ? item->valuestring : NULL;
 	size_t n;
 
 	out[0] = '\0';
@@ -439,11 +449,113 @@ copy_str(char *out, size_t size, const cJSON *item)
 	out[n] = '\0';
 }
 
-static int64_t
-json_time(const cJSON *item)
-{
-	double d = ps_fmp_num(item);
+/* What a quote row says, read from cJSON or from flat text alike (an
+ * absent field has its bit clear in `has`). */
+enum qfield {
+	Q_SYMBOL,
+	Q_PRICE,
+	Q_PCT,
+	Q_PCT_V3,
+	Q_CHANGE,
+	Q_LOW,
+	Q_HIGH,
+	Q_VOLUME,
+	Q_NAME,
+	Q_EXCHANGE,
+	Q_TIME,
+	NQ
+};
 
+static const char *const qnames[NQ] = {
+        [Q_SYMBOL] = "symbol",
+        [Q_PRICE] = "price",
+        [Q_PCT] = "changePercentage" /* stable */,
+        [Q_PCT_V3] = "changesPercentage",
+        [Q_CHANGE] = "change",
+        [Q_LOW] = "dayLow",
+        [Q_HIGH] = "dayHigh",
+        [Q_VOLUME] = "volume",
+        [Q_NAME] = "name",
+        [Q_EXCHANGE] = "exchange",
+        [Q_TIME] = "timestamp",
+};
+
+struct qrow {
+	unsigned has;
+	struct ps_jval v[NQ];
+};
+
+/* As ps_fmp_num, for a value of the row; NaN when absent. */
+static double
+qnum(const struct qrow *q, enum qfield f)
+{
+	const struct ps_jval *v = &q->v[f];
+	double d = NAN;
+
+	if (!(q->has >> f & 1u))
+		return NAN;
+	if (v->type == PS_JV_NUM)
+		d = v->num;
+	else if (v->type == PS_JV_STR)
+		d = num_text(v->str);
+	return isfinite(d) ? d : NAN;
+}
+
+static const char *
+qstr(const struct qrow *q, enum qfield f)
+{
+	return q->has >> f & 1u && q->v[f].type == PS_JV_STR ? q->v[f].str
+	                                                     : NULL;
+}
+
+/* The first member of a name wins, as with cJSON_GetObjectItem. */
+static void
+qrow_member(const char *key, const struct ps_jval *v, void *arg)
+{
+	struct qrow *q = arg;
+	int f;
+
+	for (f = 0; f < NQ; f++)
+		if (key[0] == qnames[f][0] && strcmp(key, qnames[f]) == 0) {
+			if (!(q->has >> f & 1u)) {
+				q->v[f].type = v->type;
+				q->v[f].num = v->num;
+				if (v->type == PS_JV_STR)
+					strcpy(q->v[f].str, v->str);
+			}
+			q->has |= 1u << f;
+			return;
+		}
+}
+
+/* A cJSON row as a qrow. */
+static void
+qrow_of(const cJSON *row, struct qrow *q)
+{
+	struct ps_jval v;
+	int f;
+
+	q->has = 0;
+	for (f = 0; f < NQ; f++) {
+		const cJSON *it = field(row, qnames[f]);
+
+		if (it == NULL)
+			continue;
+		v.type = cJSON_IsNull(it) ? PS_JV_NULL : PS_JV_LIT;
+		if (cJSON_IsNumber(it)) {
+			v.type = PS_JV_NUM;
+			v.num = it->valuedouble;
+		} else if (cJSON_IsString(it) && it->valuestring != NULL) {
+			v.type = PS_JV_STR;
+			copy_str(v.str, sizeof(v.str), it->valuestring);
+		}
+		qrow_member(qnames[f], &v, q);
+	}
+}
+
+static int64_t
+json_time(double d)
+{
 	/* Seconds since 1970 (fmp-api.md §7); nonsense is "unknown". */
 	if (isnan(d) || d <= 0 || d > 1e12)
 		return 0;
@@ -472,115 +584,169 @@ cmp_key_rec(const void *key, const void *elem)
  * sends 0 for lines it has no trade for, and a zero price would value a
  * holding at nothing rather than unknown. */
 static int
-fill_rec(struct ps_symrec *r, const cJSON *row)
+fill_rec(struct ps_symrec *r, const struct qrow *q)
 {
-	double price = ps_fmp_num(field(row, "price"));
-	const cJSON *pct;
+	double price = qnum(q, Q_PRICE);
+	enum qfield pct = Q_PCT;
 
 	if (isnan(price) || price <= 0) {
 		snprintf(r->error, sizeof(r->error), "%s",
 		         "no price in FMP's answer");
 		return 0;
 	}
-	pct = field(row, "changePercentage"); /* stable */
-	if (pct == NULL || cJSON_IsNull(pct))
-		pct = field(row, "changesPercentage"); /* v3 */
+	if (!(q->has >> Q_PCT & 1u) || q->v[Q_PCT].type == PS_JV_NULL)
+		pct = Q_PCT_V3;
 	r->price = price;
-	r->change = ps_fmp_num(field(row, "change"));
-	r->change_percent = ps_fmp_num(pct);
-	r->day_low = ps_fmp_num(field(row, "dayLow"));
-	r->day_high = ps_fmp_num(field(row, "dayHigh"));
-	r->volume = ps_fmp_num(field(row, "volume"));
-	copy_str(r->name, sizeof(r->name), field(row, "name"));
-	copy_str(r->exchange, sizeof(r->exchange), field(row, "exchange"));
-	r->quote_time = json_time(field(row, "timestamp"));
+	r->change = qnum(q, Q_CHANGE);
+	r->change_percent = qnum(q, pct);
+	r->day_low = qnum(q, Q_LOW);
+	r->day_high = qnum(q, Q_HIGH);
+	r->volume = qnum(q, Q_VOLUME);
+	copy_str(r->name, sizeof(r->name), qstr(q, Q_NAME));
+	copy_str(r->exchange, sizeof(r->exchange), qstr(q, Q_EXCHANGE));
+	r->quote_time = json_time(qnum(q, Q_TIME));
 	r->error[0] = '\0';
 	return 1;
 }
 
-/* Fills the records (index: recs sorted by symbol, n of them) that row
- * is about and that no earlier row filled (seen, per record). Returns
- * how many now have a price. */
-static int
-match_row(const cJSON *row, struct ps_symrec *recs, struct ps_symrec **index,
-          size_t n, unsigned char *seen)
+/* The records asked (index: sorted by symbol) and which a row filled. */
+struct asked {
+	struct ps_symrec *recs, **index;
+	struct ps_symrec *backup; /* recs as given, for the cJSON path */
+	size_t n;
+	unsigned char *seen;
+	int updated;
+};
+
+/* Fills the records that row is about and that no earlier row filled. */
+static void
+match_row(struct asked *a, const struct qrow *q)
 {
-	const cJSON *sym = field(row, "symbol");
+	const char *sym = qstr(q, Q_SYMBOL);
 	char key[PS_SYMBOL_MAX + 1];
 	struct ps_symrec **hit;
 	size_t k;
-	int updated = 0;
 
-	if (n == 0 || !cJSON_IsObject(row) || !cJSON_IsString(sym) ||
-	    sym->valuestring == NULL ||
-	    strlen(sym->valuestring) > PS_SYMBOL_MAX)
-		return 0;
-	for (k = 0; sym->valuestring[k] != '\0'; k++)
-		key[k] = (char)toupper((unsigned char)sym->valuestring[k]);
+	if (a->n == 0 || sym == NULL || strlen(sym) > PS_SYMBOL_MAX)
+		return;
+	for (k = 0; sym[k] != '\0'; k++)
+		key[k] = (char)toupper((unsigned char)sym[k]);
 	key[k] = '\0';
-	hit = bsearch(key, index, n, sizeof(*index), cmp_key_rec);
+	hit = bsearch(key, a->index, a->n, sizeof(*a->index), cmp_key_rec);
 	if (hit == NULL)
-		return 0; /* a row for a symbol not asked */
+		return; /* a row for a symbol not asked */
 	/* The same symbol asked twice: fill every copy. */
-	while (hit > index && strcmp(hit[-1]->symbol, key) == 0)
+	while (hit > a->index && strcmp(hit[-1]->symbol, key) == 0)
 		hit--;
-	for (; hit < index + n && strcmp((*hit)->symbol, key) == 0; hit++) {
-		size_t at = (size_t)(*hit - recs);
+	for (; hit < a->index + a->n && strcmp((*hit)->symbol, key) == 0;
+	     hit++) {
+		size_t at = (size_t)(*hit - a->recs);
 
-		if (seen[at])
+		if (a->seen[at])
 			continue; /* the first row wins */
-		seen[at] = 1;
-		updated += fill_rec(*hit, row);
+		a->seen[at] = 1;
+		a->updated += fill_rec(*hit, q);
 	}
-	return updated;
+}
+
+/* The body as an array of flat objects, without a tree: 0 when it is one
+ * (each row matched as it is read), -1 when cJSON must read it (the
+ * caller then puts back the records the rows before the fault filled). */
+static int
+flat_rows(const char *p, const char *end, struct asked *a)
+{
+	struct qrow q;
+
+	p = ps_jscan_ws(p, end);
+	if (p == end || *p++ != '[')
+		return -1;
+	p = ps_jscan_ws(p, end);
+	if (p < end && *p == ']')
+		return ps_jscan_ws(p + 1, end) == end ? 0 : -1;
+	for (;;) {
+		q.has = 0;
+		p = ps_jscan_object(p, end, qrow_member, &q);
+		if (p == NULL)
+			return -1;
+		match_row(a, &q);
+		p = ps_jscan_ws(p, end);
+		if (p < end && *p == ',') {
+			p++;
+			continue;
+		}
+		if (p < end && *p == ']')
+			return ps_jscan_ws(p + 1, end) == end ? 0 : -1;
+		return -1;
+	}
+}
+
+/* The body through cJSON: -1 when it is no array. */
+static int
+cjson_rows(const char *body, size_t len, struct asked *a)
+{
+	cJSON *root = cJSON_ParseWithLength(body, len);
+	const cJSON *row;
+	struct qrow q;
+
+	if (!cJSON_IsArray(root)) {
+		cJSON_Delete(root);
+		return -1;
+	}
+	cJSON_ArrayForEach(row, root)
+	{
+		if (!cJSON_IsObject(row))
+			continue;
+		qrow_of(row, &q);
+		match_row(a, &q);
+	}
+	cJSON_Delete(root);
+	return 0;
 }
 
 int
 ps_fmp_parse_quotes(const char *body, size_t len, struct ps_symrec *recs,
                     size_t n, struct ps_err *err)
 {
-	struct ps_symrec **index = NULL;
-	unsigned char *seen = NULL;
-	const cJSON *row;
-	cJSON *root;
+	struct asked a = {.recs = recs, .n = n};
 	size_t i;
-	int updated = 0;
+	int rc;
 
-	root = cJSON_ParseWithLength(body, len);
-	if (!cJSON_IsArray(root)) {
-		cJSON_Delete(root);
-		return ps_err_set(err, PS_EUPSTREAM, "malformed JSON from FMP");
-	}
-	if (n > 0) {
-		index = malloc(n * sizeof(*index));
-		seen = calloc(n, 1);
-		if (index == NULL || seen == NULL) {
-			ps_err_set(err, PS_ENOMEM,
-			           "out of memory reading "
-			           "FMP's answer");
-			updated = -1;
-			goto free_index;
-		}
+	a.index = malloc((n ? n : 1) * sizeof(*a.index));
+	a.seen = calloc(n ? n : 1, 1);
+	a.backup = malloc((n ? n : 1) * sizeof(*a.backup));
+	if (a.index == NULL || a.seen == NULL || a.backup == NULL) {
+		rc = ps_err_set(err, PS_ENOMEM,
+		                "out of memory reading FMP's answer");
+		goto free_index;
 	}
 	for (i = 0; i < n; i++)
-		index[i] = &recs[i];
+		a.index[i] = &recs[i];
 	/* qsort's pointer must not be NULL, even for zero elements. */
+	qsort(a.index, n, sizeof(*a.index), cmp_rec_ptr);
 	if (n > 0)
-		qsort(index, n, sizeof(*index), cmp_rec_ptr);
-
-	cJSON_ArrayForEach(row, root)
-	{
-		updated += match_row(row, recs, index, n, seen);
+		memcpy(a.backup, recs, n * sizeof(*recs));
+	if ((rc = flat_rows(body, body + len, &a)) < 0) {
+		/* Not flat: as if the fast path had never looked. */
+		if (n > 0)
+			memcpy(recs, a.backup, n * sizeof(*recs));
+		memset(a.seen, 0, n ? n : 1);
+		a.updated = 0;
+		rc = cjson_rows(body, len, &a);
+	}
+	if (rc < 0) {
+		ps_err_set(err, PS_EUPSTREAM, "malformed JSON from FMP");
+		goto free_index;
 	}
 	for (i = 0; i < n; i++)
-		if (!seen[i])
+		if (!a.seen[i])
 			snprintf(recs[i].error, sizeof(recs[i].error), "%s",
 			         "not returned by FMP");
+	rc = a.updated;
 free_index:
-	free(seen);
-	free(index);
-	cJSON_Delete(root);
-	return updated;
+	free(a.backup);
+	free(a.seen);
+	free(a.index);
+	return rc;
 }
 
 /* The object an fx or profile answer is about: array[0] or a bare object. */

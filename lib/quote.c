@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "buf.h"
+#include "jscan.h"
 #include "quote.h"
 #include "utf8.h"
 
@@ -195,13 +196,6 @@ static const struct rfield {
 };
 #define NFIELDS (sizeof(rfields) / sizeof(rfields[0]))
 
-/* A value read: a string, a number, or neither (null, true, false). */
-struct jval {
-	enum { J_STR, J_NUM, J_OTHER } type;
-	char str[512];
-	double num;
-};
-
 /* Times are whole seconds well inside a double's exact integer range. */
 static int64_t
 to_time(double d)
@@ -213,14 +207,14 @@ to_time(double d)
 
 /* What the cJSON path does with each field, for both paths. */
 static void
-set_field(struct ps_symrec *r, const struct rfield *f, const struct jval *v)
+set_field(struct ps_symrec *r, const struct rfield *f, const struct ps_jval *v)
 {
 	char *at = (char *)r + f->off;
-	double d = v->type == J_NUM ? v->num : NAN;
+	double d = v->type == PS_JV_NUM ? v->num : NAN;
 
 	switch (f->type) {
 	case F_STR:
-		if (v->type == J_STR)
+		if (v->type == PS_JV_STR)
 			ps_utf8_copy(at, f->size, v->str);
 		break;
 	case F_NUM:
@@ -239,165 +233,42 @@ set_field(struct ps_symrec *r, const struct rfield *f, const struct jval *v)
 	}
 }
 
-static const char *
-skip_ws(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
-		p++;
-	return p;
-}
-
-/* A string at p (after its '"') into out; NULL when it is one the fast
- * path leaves to cJSON (\u escapes, too long) or not JSON. */
-static const char *
-scan_string(const char *p, const char *end, char *out, size_t size)
-{
-	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
-	size_t n = 0;
-	const char *e;
-
-	for (; p < end && *p != '"'; p++) {
-		if (n + 1 >= size || (unsigned char)*p < 0x20)
-			return NULL;
-		if (*p == '\\') {
-			if (++p == end || (e = strchr(from, *p)) == NULL ||
-			    *p == '\0')
-				return NULL;
-			out[n++] = to[e - from];
-		} else
-			out[n++] = *p;
-	}
-	out[n] = '\0';
-	return p < end ? p + 1 : NULL;
-}
-
-/* -?DIGITS[.DIGITS] of at most 15 digits, without strtod: k / 10^f with
- * both exact doubles is the correctly rounded value of the decimal, which
- * is what strtod returns. 0 when the text is another shape. */
-static int
-decimal(const char *p, size_t n, double *d)
-{
-	static const double pow10[] = {1,    1e1,  1e2,  1e3, 1e4,  1e5,
-	                               1e6,  1e7,  1e8,  1e9, 1e10, 1e11,
-	                               1e12, 1e13, 1e14, 1e15};
-	size_t i = p[0] == '-', digits = 0, frac = 0;
-	int64_t k = 0;
-	int dot = 0;
-
-	for (; i < n; i++) {
-		if (p[i] == '.' && !dot && digits > 0)
-			dot = 1;
-		else if (p[i] >= '0' && p[i] <= '9' && digits < 15) {
-			k = k * 10 + (p[i] - '0');
-			digits++;
-			frac += (size_t)dot;
-		} else
-			return 0;
-	}
-	if (digits == 0 || (dot && frac == 0) || (p[0] == '-' && k == 0))
-		return 0;
-	*d = (double)(p[0] == '-' ? -k : k) / pow10[frac];
-	return 1;
-}
-
-/* A number at p, read as cJSON reads one (strtod over the characters a
- * number may have); its end, or NULL when strtod leaves some over. */
-static const char *
-scan_number(const char *p, const char *end, double *d)
-{
-	char text[64], *stop;
-	size_t n = 0;
-
-	while (p + n < end && p[n] != '\0' &&
-	       strchr("0123456789+-.eE", p[n]) != NULL)
-		n++;
-	if (n == 0 || n >= sizeof(text))
-		return NULL;
-	if (decimal(p, n, d))
-		return p + n;
-	memcpy(text, p, n);
-	text[n] = '\0';
-	*d = strtod(text, &stop);
-	return *stop == '\0' ? p + n : NULL;
-}
-
-static const char *
-scan_value(const char *p, const char *end, struct jval *v)
-{
-	static const char *const words[] = {"null", "true", "false"};
-	size_t i, n;
-
-	if (p == end)
-		return NULL;
-	if (*p == '"') {
-		v->type = J_STR;
-		return scan_string(p + 1, end, v->str, sizeof(v->str));
-	}
-	v->type = J_OTHER;
-	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-		n = strlen(words[i]);
-		if ((size_t)(end - p) >= n && memcmp(p, words[i], n) == 0)
-			return p + n;
-	}
-	v->type = J_NUM;
-	return scan_number(p, end, &v->num);
-}
+struct flat {
+	struct ps_symrec *r;
+	unsigned seen; /* bit i: rfields[i] met */
+	size_t next;   /* where the search for the next field starts */
+};
 
 /* The first field of that name wins, as with cJSON_GetObjectItem. The
- * search starts after the field last found (*next). */
+ * search starts after the field last found: the encoder's order. */
 static void
-take_field(struct ps_symrec *r, unsigned *seen, size_t *next, const char *key,
-           const struct jval *v)
+take_field(const char *key, const struct ps_jval *v, void *arg)
 {
+	struct flat *fl = arg;
 	size_t k, i;
 
 	for (k = 0; k < NFIELDS; k++) {
-		i = (*next + k) % NFIELDS;
+		i = (fl->next + k) % NFIELDS;
 		if (strcmp(key, rfields[i].name) != 0)
 			continue;
-		if (!(*seen >> i & 1u))
-			set_field(r, &rfields[i], v);
-		*seen |= 1u << i;
-		*next = i + 1;
+		if (!(fl->seen >> i & 1u))
+			set_field(fl->r, &rfields[i], v);
+		fl->seen |= 1u << i;
+		fl->next = i + 1;
 		return;
 	}
 }
 
-/* The fast path: a flat object of strings, numbers, null, true and false,
- * what the encoder writes (fields added or missing included), with
- * nothing after it. -1 for anything else, which cJSON then reads. */
+/* The fast path: a flat object (what the encoder writes, fields added or
+ * missing included) with nothing after it. -1 for anything else, which
+ * cJSON then reads. */
 static int
 decode_flat(const char *p, const char *end, struct ps_symrec *r)
 {
-	struct jval v;
-	char key[32];
-	unsigned seen = 0;
-	size_t next = 0;
+	struct flat fl = {.r = r};
 
-	p = skip_ws(p, end);
-	if (p == end || *p++ != '{')
-		return -1;
-	p = skip_ws(p, end);
-	if (p < end && *p == '}')
-		return skip_ws(p + 1, end) == end ? 0 : -1;
-	for (;;) {
-		if (p == end || *p != '"' ||
-		    (p = scan_string(p + 1, end, key, sizeof(key))) == NULL)
-			return -1;
-		p = skip_ws(p, end);
-		if (p == end || *p++ != ':' ||
-		    (p = scan_value(skip_ws(p, end), end, &v)) == NULL)
-			return -1;
-		take_field(r, &seen, &next, key, &v);
-		p = skip_ws(p, end);
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			continue;
-		}
-		if (p < end && *p == '}')
-			return skip_ws(p + 1, end) == end ? 0 : -1;
-		return -1;
-	}
+	p = ps_jscan_object(p, end, take_field, &fl);
+	return p != NULL && ps_jscan_ws(p, end) == end ? 0 : -1;
 }
 
 static int
@@ -405,7 +276,7 @@ decode_cjson(const char *data, size_t len, struct ps_symrec *r,
              struct ps_err *err)
 {
 	cJSON *o = cJSON_ParseWithLength(data, len);
-	struct jval v;
+	struct ps_jval v;
 	size_t i;
 
 	if (!cJSON_IsObject(o)) {
@@ -419,12 +290,12 @@ decode_cjson(const char *data, size_t len, struct ps_symrec *r,
 		const cJSON *it =
 		        cJSON_GetObjectItemCaseSensitive(o, rfields[i].name);
 
-		v.type = J_OTHER;
+		v.type = PS_JV_LIT;
 		if (cJSON_IsString(it) && it->valuestring != NULL) {
-			v.type = J_STR;
+			v.type = PS_JV_STR;
 			ps_utf8_copy(v.str, sizeof(v.str), it->valuestring);
 		} else if (cJSON_IsNumber(it)) {
-			v.type = J_NUM;
+			v.type = PS_JV_NUM;
 			v.num = it->valuedouble;
 		}
 		set_field(r, &rfields[i], &v);

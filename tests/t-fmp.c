@@ -388,6 +388,33 @@ test_quotes_edge(void)
 	tap_str(r[3].error, "", "^GSPC ok");
 }
 
+/* A body read flat (without a tree) up to a row it cannot read that way
+ * (a nested value) is read again by cJSON from the records as given: the
+ * same values as a flat body, and a truncated one still changes nothing. */
+static void
+test_quotes_paths(void)
+{
+	const char *syms[] = {"AAPL", "MSFT"};
+	const char *flat = "[{\"symbol\":\"AAPL\",\"price\":1.5,\"volume\":7},"
+	                   "{\"symbol\":\"MSFT\",\"price\":2.5}]";
+	const char *nested =
+	        "[{\"symbol\":\"AAPL\",\"price\":1.5,\"volume\":7},"
+	        "{\"symbol\":\"MSFT\",\"x\":{\"y\":[1]},"
+	        "\"price\":2.5}]";
+	struct ps_symrec a[2], b[2];
+	struct ps_err err;
+
+	init_recs(a, syms, 2);
+	init_recs(b, syms, 2);
+	tap_int(ps_fmp_parse_quotes(flat, strlen(flat), a, 2, &err), 2,
+	        "flat body: 2 updated");
+	tap_int(ps_fmp_parse_quotes(nested, strlen(nested), b, 2, &err), 2,
+	        "a nested value: 2 updated");
+	tap_ok(a[0].price == b[0].price && a[0].volume == b[0].volume &&
+	               a[1].price == b[1].price && b[1].error[0] == '\0',
+	       "both read the same");
+}
+
 static void
 test_quotes_1000(void)
 {
@@ -537,6 +564,7 @@ main(void)
 	test_redact();
 	test_quotes_fixtures();
 	test_quotes_edge();
+	test_quotes_paths();
 	test_quotes_1000();
 	test_fx();
 	test_profile();
