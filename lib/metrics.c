@@ -1,11 +1,13 @@
 /*
- * metrics: SPEC §5's Prometheus exposition, built from the status and
- * prices documents of lib/view.c (parsed back with cJSON) so that each
- * figure is the one the JSON API shows, plus the sync counter kept in
- * settings (lib/settings.h). Every family gets its # HELP and
- * # TYPE; a sample whose value was never known is left out rather than
- * printed as NaN. Limits: the two documents are read in two transactions,
- * so a sync committing between them may show in one and not the other.
+ * metrics: SPEC §5's Prometheus exposition, built from lib/view.c so that
+ * each figure is the one the JSON API shows: the status document (parsed
+ * back with cJSON: it is small) and the price list's sums
+ * (ps_view_prices_summary: one walk, flat in memory), plus the sync
+ * counter kept in settings (lib/settings.h). Every family gets its # HELP
+ * and # TYPE; a sample whose value was never known is left out rather
+ * than printed as NaN. Limits: the status and the prices are read in two
+ * snapshots, so a sync committing between them may show in one and not
+ * the other.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -181,61 +183,32 @@ labels_free:
 	return rc;
 }
 
-/* Symbols with an error stored, and with a quote older than STALE_S. */
-static void
-count_rows(const cJSON *pr, int64_t now, double *failed, double *stale)
-{
-	const cJSON *row, *e;
-	double qt;
-
-	*failed = *stale = 0;
-	cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(pr, "symbols"))
-	{
-		e = cJSON_GetObjectItemCaseSensitive(row, "error");
-		if (cJSON_IsString(e) && *e->valuestring)
-			(*failed)++;
-		qt = time_of(row, "quote_time");
-		if (isfinite(qt) && (double)now - qt > STALE_S)
-			(*stale)++;
-	}
-}
-
 static int
-prices_part(struct ps_buf *b, const cJSON *pr, double failed, double stale)
+prices_part(struct ps_buf *b, const struct ps_view_summary *sum)
 {
 	const struct gauge_row rows[] = {
 	        {"pricesync_symbols_failed",
 	         "Symbols whose last sync failed (an error is stored).",
-	         failed},
+	         (double)sum->failed},
 	        {"pricesync_symbols_stale",
-	         "Symbols whose quote is older than 3 days.", stale},
+	         "Symbols whose quote is older than 3 days.",
+	         (double)sum->stale},
 	        {"pricesync_portfolio_value_gbp",
 	         "GBP value of the holdings whose value is known "
 	         "(total_value_gbp).",
-	         num(pr, "total_value_gbp")},
+	         sum->total_value_gbp},
 	};
 
 	return gauges(b, rows, sizeof(rows) / sizeof(rows[0]));
 }
 
 static int
-counter_part(struct ps_buf *b, struct ps_store *s, struct ps_err *err)
+counter_part(struct ps_buf *b, const long *vals, struct ps_err *err)
 {
-	struct ps_txn *t;
-	long vals[3];
 	char labels[32];
 	size_t i;
 	int rc = 0;
 
-	if (ps_txn_begin(s, 0, &t, err) < 0)
-		return -1;
-	for (i = 0; i < 3; i++)
-		if (ps_settings_counter(t, result_counters[i], &vals[i], err) <
-		    0) {
-			ps_txn_abort(&t);
-			return -1;
-		}
-	ps_txn_abort(&t);
 	if (family(b, "pricesync_syncs_total", "counter",
 	           "Syncs that started, by how they ended: complete (no "
 	           "symbol failed), partial (some failed) or error "
@@ -264,39 +237,50 @@ build_part(struct ps_buf *b)
 	                      "\"} 1\n");
 }
 
+/* The price list's sums and the sync counters, in one snapshot. */
+static int
+store_figures(struct ps_store *s, int64_t now, struct ps_view_summary *sum,
+              long *counters, struct ps_err *err)
+{
+	struct ps_txn *t;
+	size_t i;
+	int rc;
+
+	if (ps_txn_begin(s, 0, &t, err) < 0)
+		return -1;
+	rc = ps_view_prices_summary(t, now, STALE_S, sum, err);
+	for (i = 0; rc == 0 && i < PS_SET_NCOUNTERS; i++)
+		rc = ps_settings_counter(t, result_counters[i], &counters[i],
+		                         err);
+	ps_txn_abort(&t);
+	return rc;
+}
+
 char *
 ps_metrics_text(struct ps_store *s, long daily_request_limit, int64_t now,
                 struct ps_err *err)
 {
+	struct ps_view_summary sum;
+	long counters[PS_SET_NCOUNTERS];
 	struct ps_buf b = {0};
-	struct ps_txn *t;
-	char *st_text = NULL, *pr_text = NULL, *out = NULL;
-	cJSON *st = NULL, *pr = NULL;
-	double failed, stale;
+	char *st_text, *out = NULL;
+	cJSON *st = NULL;
 
 	st_text = ps_view_status(s, err);
-	if (st_text == NULL)
-		goto docs_free;
-	if (ps_txn_begin(s, 0, &t, err) < 0)
-		goto docs_free;
-	pr_text = ps_view_prices(t, err);
-	ps_txn_abort(&t);
-	if (pr_text == NULL)
+	if (st_text == NULL || store_figures(s, now, &sum, counters, err) < 0)
 		goto docs_free;
 	st = cJSON_Parse(st_text);
-	pr = cJSON_Parse(pr_text);
-	if (st == NULL || pr == NULL) {
+	if (st == NULL) {
 		ps_err_set(err, PS_ENOMEM, "out of memory");
 		goto docs_free;
 	}
-	count_rows(pr, now, &failed, &stale);
 	if (status_part(&b, st, daily_request_limit) < 0 ||
-	    fx_part(&b, st) < 0 || prices_part(&b, pr, failed, stale) < 0 ||
+	    fx_part(&b, st) < 0 || prices_part(&b, &sum) < 0 ||
 	    build_part(&b) < 0) {
 		ps_err_set(err, PS_ENOMEM, "out of memory");
 		goto docs_free;
 	}
-	if (counter_part(&b, s, err) < 0)
+	if (counter_part(&b, counters, err) < 0)
 		goto docs_free;
 	out = ps_buf_take(&b);
 	if (out == NULL)
@@ -304,8 +288,6 @@ ps_metrics_text(struct ps_store *s, long daily_request_limit, int64_t now,
 docs_free:
 	ps_buf_free(&b);
 	cJSON_Delete(st);
-	cJSON_Delete(pr);
 	free(st_text);
-	free(pr_text);
 	return out;
 }

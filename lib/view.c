@@ -34,6 +34,7 @@ struct doc {
 	const struct ps_view_sink *k;
 	struct ps_buf b;
 	struct ps_err *err;
+	size_t rows; /* rows written so far (for their commas) */
 };
 
 static int
@@ -301,63 +302,79 @@ row_nums(struct ps_buf *b, const struct ps_symrec *p)
 	       put_time(b, p->updated_at) < 0;
 }
 
-/* One row of "symbols", its holding value in *value (NaN: unknown). */
-static int
-price_row(struct doc *d, const struct ps_symrec *p, struct rates *r,
-          double *value)
-{
-	struct ps_buf *b = &d->b;
-	double other, gbp;
+/* One symbol as the price list shows it: its GBP price and the value of
+ * its holding (NaN: unknown). */
+struct priced {
+	const struct ps_symrec *p;
+	double gbp, value;
+};
 
-	if (other_rate(r, p->currency, &other, d->err) < 0)
-		return -1;
-	gbp = ps_price_gbp(p->price, p->currency, r->usd, other);
-	*value = isnan(gbp) || isnan(p->quantity) ? NAN : gbp * p->quantity;
-	if (ps_buf_puts(b, "{\"symbol\":") < 0 || ps_jw_str(b, p->symbol) < 0 ||
+typedef int (*row_fn)(const struct priced *row, void *arg, struct ps_err *err);
+
+/* One row of "symbols". */
+static int
+price_row(const struct priced *row, void *arg, struct ps_err *err)
+{
+	struct doc *d = arg;
+	const struct ps_symrec *p = row->p;
+	struct ps_buf *b = &d->b;
+
+	if ((d->rows++ > 0 && ps_buf_puts(b, ",") < 0) ||
+	    ps_buf_puts(b, "{\"symbol\":") < 0 || ps_jw_str(b, p->symbol) < 0 ||
 	    ps_buf_puts(b, ",\"name\":") < 0 ||
 	    ps_jw_str_or_null(b, p->name) < 0 ||
 	    ps_buf_puts(b, ",\"exchange\":") < 0 ||
 	    ps_jw_str_or_null(b, p->exchange) < 0 ||
 	    ps_buf_puts(b, ",\"currency\":") < 0 ||
 	    ps_jw_str_or_null(b, p->currency) < 0 || row_nums(b, p) ||
-	    ps_buf_puts(b, ",\"price_gbp\":") < 0 || ps_jw_num(b, gbp) < 0 ||
+	    ps_buf_puts(b, ",\"price_gbp\":") < 0 ||
+	    ps_jw_num(b, row->gbp) < 0 ||
 	    ps_buf_puts(b, ",\"quantity\":") < 0 ||
 	    ps_jw_num(b, p->quantity) < 0 ||
-	    ps_buf_puts(b, ",\"value_gbp\":") < 0 || ps_jw_num(b, *value) < 0 ||
-	    ps_buf_puts(b, ",\"error\":") < 0 ||
+	    ps_buf_puts(b, ",\"value_gbp\":") < 0 ||
+	    ps_jw_num(b, row->value) < 0 || ps_buf_puts(b, ",\"error\":") < 0 ||
 	    ps_jw_str_or_null(b, p->error) < 0 || ps_buf_puts(b, "}") < 0)
-		return oom(d->err);
-	return 0;
+		return oom(err);
+	return doc_flush(d, 0);
 }
 
 /*
- * Every row, PS_VIEW_CHUNK symbols per range read. The pages of the map a
- * long walk has read are shed (ps_store_shed) every SHED_EVERY
- * symbols: they stay in the page cache, but would otherwise all count as
- * this process's memory (100,000 symbols are some 60 MB of pages).
+ * Every symbol priced, in symbol order, PS_VIEW_CHUNK per range read, and
+ * the total of the values known. The pages of the map a long walk has
+ * read are shed (ps_store_shed) every SHED_EVERY symbols: they stay in
+ * the page cache, but would otherwise all count as this process's memory
+ * (100,000 symbols are some 60 MB of pages).
  */
 static int
-prices_rows(struct doc *d, struct rates *r, double *total, size_t *known)
+prices_walk(struct rates *r, row_fn fn, void *arg, double *total, size_t *known,
+            struct ps_err *err)
 {
 	struct ps_symrec *recs = malloc(PS_VIEW_CHUNK * sizeof(*recs));
 	char after[PS_SYMBOL_MAX + 1] = "";
+	struct priced row;
 	size_t n, i, walked = 0;
-	double v;
+	double other;
 	int rc = -1;
 
 	if (recs == NULL)
-		return oom(d->err);
+		return oom(err);
 	do {
 		if (ps_store_sym_range(r->t, after, recs, PS_VIEW_CHUNK, &n,
-		                       d->err) < 0)
+		                       err) < 0)
 			goto recs_free;
 		for (i = 0; i < n; i++) {
-			if ((walked + i > 0 && put(d, ",") < 0) ||
-			    price_row(d, &recs[i], r, &v) < 0 ||
-			    doc_flush(d, 0) < 0)
+			row.p = &recs[i];
+			if (other_rate(r, row.p->currency, &other, err) < 0)
 				goto recs_free;
-			if (!isnan(v)) {
-				*total += v;
+			row.gbp = ps_price_gbp(row.p->price, row.p->currency,
+			                       r->usd, other);
+			row.value = isnan(row.gbp) || isnan(row.p->quantity)
+			                    ? NAN
+			                    : row.gbp * row.p->quantity;
+			if (fn(&row, arg, err) < 0)
+				goto recs_free;
+			if (!isnan(row.value)) {
+				*total += row.value;
 				(*known)++;
 			}
 		}
@@ -396,7 +413,7 @@ ps_view_prices_write(struct ps_txn *t, const struct ps_view_sink *k,
 	r.usd = rate_of(fx);
 	if (put(&d, "{\"fx\":") < 0 || put_embedded(&d, fx) < 0 ||
 	    put(&d, ",\"symbols\":[") < 0 ||
-	    prices_rows(&d, &r, &total, &known) < 0 ||
+	    prices_walk(&r, price_row, &d, &total, &known, err) < 0 ||
 	    put(&d, "],\"total_value_gbp\":") < 0)
 		goto buf_free;
 	if (ps_jw_num(&d.b, known ? total : NAN) < 0 ||
@@ -412,6 +429,46 @@ buf_free:
 }
 
 /* ---- a history ---- */
+
+struct summary {
+	struct ps_view_summary *out;
+	int64_t now, stale_s;
+};
+
+static int
+summary_row(const struct priced *row, void *arg, struct ps_err *err)
+{
+	struct summary *sm = arg;
+
+	(void)err;
+	if (row->p->error[0] != '\0')
+		sm->out->failed++;
+	if (row->p->quote_time != 0 &&
+	    sm->now - row->p->quote_time > sm->stale_s)
+		sm->out->stale++;
+	return 0;
+}
+
+int
+ps_view_prices_summary(struct ps_txn *t, int64_t now, int64_t stale_s,
+                       struct ps_view_summary *out, struct ps_err *err)
+{
+	struct summary sm = {.out = out, .now = now, .stale_s = stale_s};
+	struct rates r = {.t = t};
+	double total = 0;
+	size_t known = 0;
+	char *fx = NULL;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (ps_settings_doc(t, PS_SET_FX, &fx, err) < 0)
+		return -1;
+	r.usd = rate_of(fx);
+	free(fx);
+	rc = prices_walk(&r, summary_row, &sm, &total, &known, err);
+	out->total_value_gbp = known ? total : NAN;
+	return rc;
+}
 
 static int
 history_points(struct doc *d, const struct ps_point *pts, size_t n)

@@ -78,6 +78,16 @@ int ps_view_status_write(struct ps_store *s, int64_t now,
 int ps_view_prices_write(struct ps_txn *t, const struct ps_view_sink *k,
                          struct ps_err *err);
 
+/* What the price list says in sum, from one walk of t's snapshot: the
+ * symbols with an error stored, those with a quote older than stale_s at
+ * now, and its total_value_gbp (NaN when no value is known). */
+struct ps_view_summary {
+	size_t failed, stale;
+	double total_value_gbp;
+};
+int ps_view_prices_summary(struct ps_txn *t, int64_t now, int64_t stale_s,
+                           struct ps_view_summary *out, struct ps_err *err);
+
 /* {"symbol":..,"points":[..]}; -1 with PS_ENOT_FOUND, before head, for an
  * unknown symbol. from/to/limit/daily as for ps_store_history (daily:
  * interval=day, at most one point per UTC date, limit counts dates). */

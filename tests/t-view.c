@@ -299,6 +299,51 @@ check_snapshot_racing(struct ps_store *s)
 	        "progress without running");
 }
 
+/* The price list's sums (for /metrics): its total as the document's, the
+ * rows with an error, the quotes older than stale_s; on a store of its own
+ * where each is known. */
+static void
+check_summary(void)
+{
+	struct ps_view_summary sum = {0};
+	struct ps_symrec r[3];
+	struct ps_store *s = NULL;
+	struct ps_txn *t = NULL;
+	struct ps_err err;
+	char *dir = tap_tmpdir(), *text;
+	cJSON *doc;
+	int rc = -1;
+
+	if (!tap_ok(ps_store_open(&s, dir, 16, &err) == 0, "summary: a store"))
+		return;
+	add(s, "A", 2, "USD");
+	add(s, "B", 1, "USD");
+	add(s, "C", 3, "GBP");
+	tx_setting_put(s, "fx", "{\"pair\":\"USDGBP\",\"rate\":0.5}", &err);
+	ps_symrec_init(&r[0], "A"), r[0].price = 10, r[0].quote_time = 5000;
+	ps_symrec_init(&r[1], "B"), strcpy(r[1].error, "not returned by FMP");
+	ps_symrec_init(&r[2], "C"), r[2].price = 4, r[2].quote_time = 3000;
+	tx_apply_batch(s, r, 3, 5000, &err);
+	if (ps_txn_begin(s, 0, &t, &err) == 0)
+		rc = ps_view_prices_summary(t, 5050, 1000, &sum, &err);
+	ps_txn_abort(&t);
+	tap_int(rc, 0, "summary: read");
+	tap_dbl(sum.total_value_gbp, 10 * 0.5 * 2 + 4 * 3,
+	        "summary: the values known, summed");
+	tap_int((long long)sum.failed, 1, "summary: one row with an error");
+	tap_int((long long)sum.stale, 1,
+	        "summary: one quote older than stale_s (never quoted: not)");
+	text = tx_view_prices(s, &err);
+	doc = text ? cJSON_Parse(text) : NULL;
+	tap_dbl(sum.total_value_gbp, num(doc, "total_value_gbp"),
+	        "summary: the document's total_value_gbp");
+	cJSON_Delete(doc);
+	free(text);
+	ps_store_close(&s);
+	tap_rmrf(dir);
+	free(dir);
+}
+
 static void
 check_prices(struct ps_store *s)
 {
@@ -716,6 +761,7 @@ check_stream(struct ps_store *s)
 	check_versions(s);
 	check_status_version(s);
 	check_chunk_bounds();
+	check_summary();
 	check_head_reads_nothing();
 	add_odd(s, 1000, 2 * PS_VIEW_CHUNK);
 	prices_same(s, "the first store");
