@@ -113,6 +113,42 @@ same_double(double a, double b)
 	return fabs(a - b) <= max * DBL_EPSILON;
 }
 
+/*
+ * d as the decimal v of at most four places it is the nearest double to,
+ * when there is one and 1e-4 <= |v| < 1e10: v then has at most 14
+ * significant digits, so %.15g prints v (trailing zeros dropped) and v
+ * reads back as d exactly. 1 when printed, 0 when d is not such a number.
+ * Prices are: this keeps printf and strtod off the common path.
+ */
+static int
+put_decimal(struct ps_buf *b, double d, int *rc)
+{
+	char tmp[24], *p = tmp + sizeof(tmp);
+	double a = fabs(d);
+	long long m;
+	int places = 4;
+
+	if (!(a >= 1e-4 && a < 1e10))
+		return 0;
+	m = llround(a * 10000);
+	if ((double)m / 10000.0 != a)
+		return 0;
+	while (places > 0 && m % 10 == 0) {
+		m /= 10;
+		places--;
+	}
+	do {
+		*--p = (char)('0' + m % 10);
+		m /= 10;
+		if (--places == 0)
+			*--p = '.';
+	} while (m > 0 || places >= 0);
+	if (d < 0)
+		*--p = '-';
+	*rc = ps_buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+	return 1;
+}
+
 int
 ps_jw_num(struct ps_buf *b, double d)
 {
@@ -125,6 +161,8 @@ ps_jw_num(struct ps_buf *b, double d)
 	 * cJSON 1.7.15 prints it), only faster. */
 	if (d == (double)int_of(d) && !(d == 0 && signbit(d)))
 		return put_int(b, int_of(d));
+	if (put_decimal(b, d, &n))
+		return n;
 	n = snprintf(out, sizeof(out), "%1.15g", d);
 	if (!same_double(strtod(out, NULL), d))
 		n = snprintf(out, sizeof(out), "%1.17g", d);

@@ -1,8 +1,9 @@
 /*
  * t-jsonw: lib/jsonw.c prints what cJSON_PrintUnformatted prints, byte for
  * byte: numbers (whole, fractional, huge, tiny, negative zero, past the
- * int range, where %.15g reads back only within DBL_EPSILON, random bit
- * patterns) and strings (every byte from 1 to 255, escapes, UTF-8).
+ * int range, where %.15g reads back only within DBL_EPSILON, decimals
+ * of up to four places on either side of the fast path's bounds, random
+ * bit patterns) and strings (every byte from 1 to 255, escapes, UTF-8).
  */
 #include <float.h>
 #include <limits.h>
@@ -91,6 +92,19 @@ test_numbers(void)
 	}
 	tap_int((long long)bad, 0,
 	        "100,000 price-like numbers print as cJSON's");
+	for (bad = 0, i = 0; i < 100000; i++) {
+		/* decimals of 0 to 5 places at every size, in and out of
+		 * the fast path's bounds */
+		static const double scale[] = {1, 10, 100, 1e3, 1e4, 1e5};
+		uint64_t top = 1;
+		int digits = 1 + (int)(next() % 16);
+
+		while (digits-- > 0)
+			top *= 10;
+		d = (double)(next() % top) / scale[i % 6];
+		bad += !same_num(i % 2 ? -d : d);
+	}
+	tap_int((long long)bad, 0, "100,000 decimals of any size as cJSON's");
 	{
 		struct ps_buf b = {0};
 
