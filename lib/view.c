@@ -428,7 +428,7 @@ buf_free:
 	return rc;
 }
 
-/* ---- a history ---- */
+/* ---- the price list's figures, for the metrics ---- */
 
 struct summary {
 	struct ps_view_summary *out;
@@ -469,6 +469,8 @@ ps_view_prices_summary(struct ps_txn *t, int64_t now, int64_t stale_s,
 	out->total_value_gbp = known ? total : NAN;
 	return rc;
 }
+
+/* ---- a history ---- */
 
 static int
 history_points(struct doc *d, const struct ps_point *pts, size_t n)
