@@ -59,6 +59,8 @@ struct ps_fetch {
 	struct job *waiting;     /* retries, sorted by not_before */
 	long requests;
 	struct ps_budget *budget; /* borrowed; NULL = no gate */
+	struct ps_buf spare;      /* a slot's next body, while done() reads
+	                             the last one (ps_fetch_kick) */
 	int refused;              /* the budget said no: send nothing more */
 	struct ps_err refusal;
 };
@@ -260,6 +262,7 @@ ps_fetch_free(struct ps_fetch *f)
 			curl_easy_cleanup(f->slots[i].easy);
 		ps_buf_free(&f->slots[i].body);
 	}
+	ps_buf_free(&f->spare);
 	curl_multi_cleanup(f->multi);
 	free(f->slots);
 	free(f);
@@ -399,6 +402,21 @@ start_ready(struct ps_fetch *f, struct ps_err *err)
 		if (start_one(f, &f->slots[i], j, err) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int
+ps_fetch_kick(struct ps_fetch *f, struct ps_err *err)
+{
+	int running;
+	CURLMcode mc;
+
+	if (start_ready(f, err) < 0)
+		return -1;
+	mc = curl_multi_perform(f->multi, &running);
+	if (mc != CURLM_OK)
+		return ps_err_set(err, PS_EINTERNAL, "curl_multi_perform: %s",
+		                  curl_multi_strerror(mc));
 	return 0;
 }
 
@@ -561,6 +579,7 @@ drain(struct ps_fetch *f, ps_fetch_done_fn done, void *arg)
 
 	while ((msg = curl_multi_info_read(f->multi, &left)) != NULL) {
 		struct ps_fetch_res res;
+		struct ps_buf body;
 		struct slot *s = NULL;
 		struct job *j;
 		int stop, worth;
@@ -580,7 +599,13 @@ drain(struct ps_fetch *f, ps_fetch_done_fn done, void *arg)
 			continue;
 		}
 		note_tries(&res, worth);
+		/* res borrows the body: the slot gets the spare, so done() may
+		 * restart it (ps_fetch_kick) while it reads. */
+		body = s->body;
+		s->body = f->spare;
 		stop = done != NULL ? done(&res, arg) : 0;
+		ps_buf_reset(&body);
+		f->spare = body;
 		job_free(j);
 		if (stop)
 			return 1;

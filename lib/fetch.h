@@ -74,6 +74,12 @@ int ps_fetch_add(struct ps_fetch *f, const char *url, void *user,
 int ps_fetch_run(struct ps_fetch *f, ps_fetch_done_fn done, void *arg,
                  struct ps_err *err);
 
+/* Sends the requests that can go now (free slots, the queue), from the
+ * done callback too: one about to do slow work (a commit, an fsync) calls
+ * it first, so the slot its answer freed is not idle meanwhile. 0, or -1
+ * with err on a libcurl failure (the run then fails as ps_fetch_run's). */
+int ps_fetch_kick(struct ps_fetch *f, struct ps_err *err);
+
 /* HTTP requests started so far (retries included), for the daily count. */
 long ps_fetch_requests(const struct ps_fetch *f);
 

@@ -689,12 +689,17 @@ first_round_failed(struct run *r, const struct job *j,
 	return 1;
 }
 
-/* The job's batch has one answer less to wait for. */
+/* The job's batch has one answer less to wait for. The requests that can
+ * go are sent before its commit (an fsync), so the slot this answer freed
+ * does not idle meanwhile: at 100,000 symbols the commits held slots idle
+ * for 9 s of 57. */
 static int
 settle(struct run *r, struct job *j, struct ps_err *err)
 {
 	if (j->b == NULL || --j->b->pending > 0)
 		return 0;
+	if (top_up(r, err) < 0 || ps_fetch_kick(r->f, err) < 0)
+		return -1;
 	return finish_batch(r, j->b, err);
 }
 
