@@ -12,7 +12,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "buf.h"
 #include "eod.h"
 #include "fmp.h"
 #include "isotime.h"
@@ -80,54 +79,22 @@ ps_eod_day_of(int64_t t)
 
 /* ---- the URL ---- */
 
-/* Symbols are [A-Z0-9.^=-]: ^ and = need encoding (indices: %5EDJI). */
-static int
-put_encoded(struct ps_buf *b, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (isalnum(ch) || ch == '.' || ch == '-' || ch == '_' ||
-		    ch == '~') {
-			if (ps_buf_append(b, s, 1) < 0)
-				return -1;
-		} else if (ps_buf_printf(b, "%%%c%c", hex[ch >> 4],
-		                         hex[ch & 15]) < 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
-
 char *
 ps_eod_url(const struct ps_conf *c, const char *symbol, int64_t from,
            int64_t to)
 {
-	char f[PS_ISOTIME_LEN], t[PS_ISOTIME_LEN];
-	struct ps_buf b = {0};
+	char f[PS_ISOTIME_LEN], t[PS_ISOTIME_LEN], tail[80];
 	int v3 = c->fmp_api == PS_API_V3;
 
 	ps_isotime_fmt(from, f);
 	ps_isotime_fmt(to, t);
 	f[10] = t[10] = '\0';
-	if (ps_buf_puts(&b, c->fmp_base_url) < 0 ||
-	    ps_buf_puts(&b, v3 ? "/api/v3/historical-price-full/"
-	                       : "/stable/historical-price-eod/light?symbol=") <
-	            0 ||
-	    put_encoded(&b, symbol) < 0 ||
-	    ps_buf_printf(&b, "%sfrom=%s&to=%s%s", v3 ? "?" : "&", f, t,
-	                  v3 ? "&serietype=line" : "") < 0)
-		goto free_buf;
-	if (c->fmp_api_key != NULL && *c->fmp_api_key != '\0' &&
-	    (ps_buf_puts(&b, "&apikey=") < 0 ||
-	     put_encoded(&b, c->fmp_api_key) < 0))
-		goto free_buf;
-	return ps_buf_take(&b);
-free_buf:
-	ps_buf_free(&b);
-	return NULL;
+	snprintf(tail, sizeof(tail), "%sfrom=%s&to=%s%s", v3 ? "?" : "&", f, t,
+	         v3 ? "&serietype=line" : "");
+	return ps_fmp_url(c,
+	                  v3 ? "/api/v3/historical-price-full/"
+	                     : "/stable/historical-price-eod/light?symbol=",
+	                  symbol, tail);
 }
 
 /* ---- the body ---- */

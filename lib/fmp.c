@@ -293,18 +293,25 @@ put_key(struct ps_buf *b, const struct ps_conf *c, char sep)
 	return put_encoded(b, c->fmp_api_key, "_~");
 }
 
-/* base + path + encoded value (+ tail) + key. */
-static char *
-url_make(const struct ps_conf *c, const char *path, const char *value, char sep)
+char *
+ps_fmp_url(const struct ps_conf *c, const char *path, const char *value,
+           const char *tail)
 {
 	struct ps_buf b = {0};
+	char sep;
 
 	if (ps_buf_puts(&b, c->fmp_base_url) < 0 || ps_buf_puts(&b, path) < 0 ||
-	    put_encoded(&b, value, NULL) < 0 || put_key(&b, c, sep) < 0) {
-		ps_buf_free(&b);
-		return NULL;
-	}
+	    put_encoded(&b, value, NULL) < 0 ||
+	    (tail != NULL && ps_buf_puts(&b, tail) < 0))
+		goto free_buf;
+	sep = strchr(path, '?') || (tail != NULL && strchr(tail, '?')) ? '&'
+	                                                               : '?';
+	if (put_key(&b, c, sep) < 0)
+		goto free_buf;
 	return ps_buf_take(&b);
+free_buf:
+	ps_buf_free(&b);
+	return NULL;
 }
 
 char *
@@ -334,24 +341,24 @@ char *
 ps_fmp_url_single(const struct ps_conf *c, const char *symbol)
 {
 	if (c->fmp_api == PS_API_V3)
-		return url_make(c, "/api/v3/quote/", symbol, '?');
-	return url_make(c, "/stable/quote?symbol=", symbol, '&');
+		return ps_fmp_url(c, "/api/v3/quote/", symbol, NULL);
+	return ps_fmp_url(c, "/stable/quote?symbol=", symbol, NULL);
 }
 
 char *
 ps_fmp_url_fx(const struct ps_conf *c, const char *pair)
 {
 	if (c->fmp_api == PS_API_V3)
-		return url_make(c, "/api/v3/fx/", pair, '?');
-	return url_make(c, "/stable/quote?symbol=", pair, '&');
+		return ps_fmp_url(c, "/api/v3/fx/", pair, NULL);
+	return ps_fmp_url(c, "/stable/quote?symbol=", pair, NULL);
 }
 
 char *
 ps_fmp_url_profile(const struct ps_conf *c, const char *symbol)
 {
 	if (c->fmp_api == PS_API_V3)
-		return url_make(c, "/api/v3/profile/", symbol, '?');
-	return url_make(c, "/stable/profile?symbol=", symbol, '&');
+		return ps_fmp_url(c, "/api/v3/profile/", symbol, NULL);
+	return ps_fmp_url(c, "/stable/profile?symbol=", symbol, NULL);
 }
 
 char *

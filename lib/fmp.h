@@ -57,6 +57,11 @@ char *ps_fmp_url_batch(const struct ps_conf *c, const char *const *symbols,
 char *ps_fmp_url_single(const struct ps_conf *c, const char *symbol);
 char *ps_fmp_url_fx(const struct ps_conf *c, const char *pair);
 char *ps_fmp_url_profile(const struct ps_conf *c, const char *symbol);
+/* Any endpoint: the base URL, path, value percent-encoded, tail as it is
+ * (more parameters), then the key, after '&' when path or tail began the
+ * query, else after '?'. */
+char *ps_fmp_url(const struct ps_conf *c, const char *path, const char *value,
+                 const char *tail);
 
 /* A copy of url safe to print: the apikey value replaced by "***".
  * malloc'd, caller frees. */
