@@ -27,6 +27,7 @@
 #include "conf.h"
 #include "csvimport.h"
 #include "histargs.h"
+#include "profile.h"
 #include "progress.h"
 #include "store.h"
 #include "symbol.h"
@@ -329,7 +330,7 @@ cmd_add(struct ctx *cx, const struct opts *o, int nops, char **ops)
 	}
 	if (add_symbols(cx->store, recs, (size_t)n, &err) < 0 ||
 	    (o->refresh && ccy[0] == '\0' &&
-	     ps_sync_profiles(&cx->conf, cx->store, names, (size_t)n, &err) <
+	     ps_profile_refresh(&cx->conf, cx->store, names, (size_t)n, &err) <
 	             0))
 		goto free_syms;
 	rc = 0;

@@ -35,11 +35,4 @@ int ps_sync_run(const struct ps_conf *c, struct ps_store *s,
                 const struct ps_sync_policy *p, ps_sync_cb cb, void *arg,
                 struct ps_err *err);
 
-/* Reads the listing currency of each symbol from its FMP profile now and
- * stores it, unless the user set one (`pricesync add --refresh-profile`).
- * A failed profile call is an error naming the symbol; nothing else is
- * changed for it. */
-int ps_sync_profiles(const struct ps_conf *c, struct ps_store *s,
-                     const char *const *symbols, size_t n, struct ps_err *err);
-
 #endif
