@@ -3,11 +3,12 @@
  * Numbers are printed with the fewest digits (15, 16 or 17) that read back
  * to the very same double, not through cJSON's printer, whose round-trip
  * check tolerates an error of one unit in the last place. Unknown numbers
- * are written as null; null, absent or mistyped fields read back as unknown,
- * so older or newer records still load. Strings are cut to fit the record
- * at a UTF-8 character boundary, and cleaned (utf8.h) both ways: a name
- * from upstream cannot drive a terminal or break the UTF-8 of a JSON
- * answer, and neither can a record stored before they were.
+ * are written as null; null, absent or mistyped fields, and numbers past a
+ * double's range, read back as unknown, so older or newer records still
+ * load. Strings are cut to fit the record at a UTF-8 character boundary,
+ * and cleaned (utf8.h) both ways: a name from upstream cannot drive a
+ * terminal or break the UTF-8 of a JSON answer, and neither can a record
+ * stored before they were.
  *
  * Every sync decodes and encodes each record (twice and once), so the text
  * is written straight into a buffer, and a record that is the flat object
@@ -210,7 +211,9 @@ static void
 set_field(struct ps_symrec *r, const struct rfield *f, const struct ps_jval *v)
 {
 	char *at = (char *)r + f->off;
-	double d = v->type == PS_JV_NUM ? v->num : NAN;
+	/* strtod's infinity (1e999) reads as unknown too: the encoder can
+	 * only write it back as null, so the record would not round-trip. */
+	double d = v->type == PS_JV_NUM && isfinite(v->num) ? v->num : NAN;
 
 	switch (f->type) {
 	case F_STR:

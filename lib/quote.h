@@ -57,7 +57,8 @@ void ps_symrec_clean(struct ps_symrec *r);
 char *ps_symrec_encode(const struct ps_symrec *r, struct ps_err *err);
 
 /* Decodes len bytes of JSON into r (which it initialises first, and
- * cleans after). -1 with
+ * cleans after); a number past a double's range reads as NaN, so every
+ * number is finite or NaN and the record re-encodes to itself. -1 with
  * PS_ESTORE naming the symbol when the bytes are not a record. */
 int ps_symrec_decode(const char *symbol, const void *data, size_t len,
                      struct ps_symrec *r, struct ps_err *err);

@@ -227,6 +227,37 @@ test_decode_paths(void)
 	}
 }
 
+/* A number past a double's range (strtod's infinity) reads as unknown on
+ * both paths, as the encoder could only write it back as null: the record
+ * would not round-trip (found by fuzz/symrec). */
+static void
+test_decode_huge(void)
+{
+	static const char *const huge[] = {
+	        "{\"price\":1e999,\"change\":-1e999,\"quantity\":0.3E33333,"
+	        "\"volume\":5,\"quote_time\":1e999}",
+	        "{\"name\":\"\\u0041\",\"price\":1e999,\"change\":-1e999,"
+	        "\"quantity\":0.3E33333,\"volume\":5,\"quote_time\":1e999}",
+	};
+	struct ps_symrec r;
+	struct ps_err e;
+	size_t i;
+
+	for (i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+		if (!tap_int(ps_symrec_decode("HUGE", huge[i], strlen(huge[i]),
+		                              &r, &e),
+		             0,
+		             i == 0 ? "huge numbers decode (flat path)"
+		                    : "huge numbers decode (cJSON path)"))
+			continue;
+		tap_ok(isnan(r.price) && isnan(r.change) && isnan(r.quantity),
+		       "past a double's range reads as unknown");
+		tap_dbl(r.volume, 5, "the other numbers still read");
+		tap_int(r.quote_time, 0, "a huge time reads as unknown");
+		roundtrip(&r, "a record that held huge numbers");
+	}
+}
+
 /* Upstream text is stored clean, and an old record holding control bytes
  * or invalid UTF-8 reads back clean. */
 static void
@@ -375,6 +406,7 @@ main(void)
 	test_roundtrips();
 	test_decode();
 	test_decode_paths();
+	test_decode_huge();
 	test_clean();
 	test_hkey();
 	return tap_done();
